@@ -1,0 +1,87 @@
+# edge-funnel — the two commands are `make dev` and `make test`.
+# Both install what is missing (Rust wasm target, wasm-bindgen-cli, worker-build,
+# npm packages incl. wrangler and Node 22) and are fast when nothing changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PORT ?= 8787
+HANDLE ?= demo
+ROLE ?= OWNER
+
+CARGO_BIN := $(HOME)/.cargo/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
+export WRANGLER_SEND_METRICS := false
+export WRANGLER_HIDE_BANNER := true
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+
+WASM_BINDGEN_VERSION := 0.2.130
+WORKER_BUILD_VERSION := 0.8.7
+WASM := build/index_bg.wasm
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: help tools dev test test-unit test-e2e build token dry-run bench fmt clean
+
+help:
+	@echo "make dev    — build and run everything locally on 127.0.0.1:$(PORT)"
+	@echo "make test   — unit + end-to-end tests + deploy dry run"
+	@echo "make token HANDLE=demo ROLE=OWNER — mint a development JWT"
+	@echo "make bench  — benchmarks (see README)"
+
+## Toolchain: each step runs only when its tool is missing or the wrong version.
+tools: node_modules/.installed
+	@rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
+	@worker-build --version 2>/dev/null | grep -q "$(WORKER_BUILD_VERSION)" || cargo install worker-build --version =$(WORKER_BUILD_VERSION) --locked
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## The Worker bundle (build/worker/shim.mjs + index_bg.wasm).
+build: tools $(WASM)
+
+$(WASM): $(SOURCES)
+	worker-build --release
+	@touch $@
+
+.dev.vars:
+	@echo "JWT_SECRET=$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .dev.vars
+	@echo "ALLOW_HTTP_WEBHOOKS=1" >> .dev.vars
+	@echo "created .dev.vars with a random development JWT_SECRET"
+
+## Run locally: builds, applies D1 migrations to the local state in .wrangler/,
+## prints an OWNER token for handle `demo`, and serves on 127.0.0.1:$(PORT).
+dev: build .dev.vars
+	@wrangler d1 migrations apply DB --local >/dev/null
+	@node scripts/dev-banner.mjs $(PORT)
+	wrangler dev --ip 127.0.0.1 --port $(PORT) --local --show-interactive-dev-session=false
+
+token: .dev.vars node_modules/.installed
+	@node scripts/token.mjs --handle $(HANDLE) --role $(ROLE)
+
+test-unit:
+	cargo test --lib
+
+test-e2e: build
+	node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+
+dry-run: build
+	@rm -rf build/dry-run
+	wrangler deploy --dry-run --outdir build/dry-run
+	@ls -l build/dry-run
+
+## Everything CI runs.
+test: tools test-unit test-e2e dry-run
+
+bench: build
+	cargo bench --bench redirect
+	node bench/run.mjs
+
+fmt:
+	cargo fmt
+
+clean:
+	rm -rf build target/wasm32-unknown-unknown .wrangler

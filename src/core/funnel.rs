@@ -1,0 +1,524 @@
+//! Funnel math and the rollup data model, shared by the `CampaignRollup`
+//! Durable Object (which stores it) and the analytics API (which reads it).
+//!
+//! A rollup is a set of counter rows keyed by `(dim, value)`: the campaign
+//! total (`dim = "total"`), and one row per source, country, device, segment,
+//! link and rule. Revenue is kept per currency next to each row and is never
+//! converted: the funnel's `revenue` is the row's revenue in the campaign's
+//! currency, chosen at read time (so a currency change applies to history
+//! consistently).
+
+use crate::core::time::{rfc3339, DAY_MS, HOUR_MS};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EventKind {
+    Click,
+    Conversion,
+    TestConversion,
+}
+
+/// One update to a rollup. `id` makes it idempotent: the rollup applies each
+/// id at most once, so a retried write never double-counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollupEvent {
+    pub id: String,
+    pub kind: EventKind,
+    pub ts: i64,
+    #[serde(default)]
+    pub bot: bool,
+    /// Attribution dimensions; absent for unattributed conversions.
+    #[serde(default)]
+    pub dims: Option<Dims>,
+    #[serde(default)]
+    pub value_cents: i64,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// How many clicks this event stands for: 1, or an hourly aggregate
+    /// (`AGGREGATE_ONLY` links) replayed by a rebuild.
+    #[serde(default = "one")]
+    pub count: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// Which of `n` rollup shards an event goes to (FNV-1a of its id): stable, so
+/// a retried event always meets its own dedup record.
+pub fn shard_of(id: &str, n: u32) -> u32 {
+    if n <= 1 {
+        return 0;
+    }
+    let mut h: u32 = 0x811c_9dc5;
+    for b in id.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % n
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dims {
+    pub source: String,
+    pub country: String,
+    /// lower case: mobile / desktop / tablet
+    pub device: String,
+    pub segment: String,
+    pub link: String,
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+impl Dims {
+    /// The `(dim, value)` rows an attributed event touches, besides the total.
+    pub fn rows(&self) -> Vec<(&'static str, &str)> {
+        let mut v = vec![
+            ("source", self.source.as_str()),
+            ("country", self.country.as_str()),
+            ("device", self.device.as_str()),
+            ("segment", self.segment.as_str()),
+            ("link", self.link.as_str()),
+        ];
+        if let Some(r) = &self.rule {
+            v.push(("rule", r.as_str()));
+        }
+        v
+    }
+}
+
+pub const GROUP_DIMS: [&str; 6] = ["source", "country", "device", "segment", "link", "rule"];
+
+/// A counter row as stored and as read back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    pub clicks: i64,
+    pub bot_clicks: i64,
+    pub conversions: i64,
+    pub test_conversions: i64,
+    pub last_ms: i64,
+    /// currency → cents
+    #[serde(default)]
+    pub revenue: BTreeMap<String, i64>,
+}
+
+impl Counters {
+    pub fn add(&mut self, o: &Counters) {
+        self.clicks += o.clicks;
+        self.bot_clicks += o.bot_clicks;
+        self.conversions += o.conversions;
+        self.test_conversions += o.test_conversions;
+        self.last_ms = self.last_ms.max(o.last_ms);
+        for (c, v) in &o.revenue {
+            *self.revenue.entry(c.clone()).or_default() += v;
+        }
+    }
+    pub fn qualified(&self) -> i64 {
+        (self.clicks - self.bot_clicks).max(0)
+    }
+    pub fn revenue_in(&self, currency: &str) -> f64 {
+        cents_to_f64(self.revenue.get(currency).copied().unwrap_or(0))
+    }
+}
+
+/// A rollup read: `rows[dim][value]`, with the total at `("total", "")`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub rows: BTreeMap<String, BTreeMap<String, Counters>>,
+}
+
+impl Snapshot {
+    /// Merge shards of one campaign, or campaigns into an aggregate.
+    pub fn merge(&mut self, o: &Snapshot) {
+        for (dim, vals) in &o.rows {
+            let mine = self.rows.entry(dim.clone()).or_default();
+            for (v, c) in vals {
+                mine.entry(v.clone()).or_default().add(c);
+            }
+        }
+    }
+    pub fn total(&self) -> Counters {
+        self.rows
+            .get("total")
+            .and_then(|m| m.get(""))
+            .cloned()
+            .unwrap_or_default()
+    }
+    /// Rows of one dimension, sorted by qualified clicks descending, then
+    /// conversions descending, then value ascending (stable, deterministic).
+    pub fn group(&self, dim: &str) -> Vec<(String, Counters)> {
+        let mut v: Vec<(String, Counters)> = self
+            .rows
+            .get(dim)
+            .map(|m| m.iter().map(|(k, c)| (k.clone(), c.clone())).collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| {
+            b.1.qualified()
+                .cmp(&a.1.qualified())
+                .then(b.1.conversions.cmp(&a.1.conversions))
+                .then(a.0.cmp(&b.0))
+        });
+        v
+    }
+}
+
+pub fn cents_to_f64(c: i64) -> f64 {
+    c as f64 / 100.0
+}
+
+/// A money amount with at most 2 decimals, as integer cents.
+pub fn to_cents(v: f64) -> Option<i64> {
+    if !v.is_finite() || v < 0.0 || v > 1e13 {
+        return None;
+    }
+    let c = (v * 100.0).round();
+    // Reject more than 2 decimals (allowing binary floating point noise).
+    if ((v * 100.0) - c).abs() > 1e-6 {
+        return None;
+    }
+    Some(c as i64)
+}
+
+/// `conversions / qualifiedClicks`, 0 when there are no qualified clicks.
+pub fn conversion_rate(conversions: i64, qualified: i64) -> f64 {
+    if qualified <= 0 {
+        0.0
+    } else {
+        conversions as f64 / qualified as f64
+    }
+}
+
+/// How tight the conversion-rate estimate is, 0–100.
+///
+/// With the 95 % Wilson score interval `[lo, hi]` of `conversions` successes in
+/// `qualified` trials and the observed rate `p`:
+/// `round(100 × max(0, 1 − (hi − lo) / (2p)))`; 0 when there are no
+/// conversions. `p` is capped at 1 (unattributed conversions can exceed clicks).
+pub fn confidence(conversions: i64, qualified: i64) -> u32 {
+    if conversions <= 0 || qualified <= 0 {
+        return 0;
+    }
+    let n = qualified as f64;
+    let p = (conversions as f64 / n).min(1.0);
+    let z = 1.959_963_984_540_054_f64;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let half_width = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let width = 2.0 * half_width;
+    let c = 100.0 * (1.0 - width / (2.0 * p)).max(0.0);
+    c.round() as u32
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn rate_json(conversions: i64, qualified: i64) -> f64 {
+    (conversion_rate(conversions, qualified) * 10_000.0).round() / 10_000.0
+}
+
+/// One breakdown entry. `count` is qualified clicks (as in the guide, where the
+/// breakdown counts sum to `qualifiedClicks`).
+fn breakdown_entry(key: &str, value: &str, c: &Counters, currency: &str) -> Value {
+    json!({
+        key: value,
+        "count": c.qualified(),
+        "clicks": c.clicks,
+        "qualifiedClicks": c.qualified(),
+        "conversions": c.conversions,
+        "revenue": round2(c.revenue_in(currency)),
+    })
+}
+
+/// The counters shared by a campaign funnel and the aggregate.
+fn counters_json(t: &Counters, currency: &str) -> Map<String, Value> {
+    let by_currency: Map<String, Value> = t
+        .revenue
+        .iter()
+        .map(|(c, v)| (c.clone(), json!(round2(cents_to_f64(*v)))))
+        .collect();
+    let mut m = Map::new();
+    m.insert("clicks".into(), json!(t.clicks));
+    m.insert("botClicks".into(), json!(t.bot_clicks));
+    m.insert("qualifiedClicks".into(), json!(t.qualified()));
+    m.insert("conversions".into(), json!(t.conversions));
+    m.insert("revenue".into(), json!(round2(t.revenue_in(currency))));
+    m.insert("currency".into(), json!(currency));
+    m.insert("revenueByCurrency".into(), Value::Object(by_currency));
+    m.insert("testConversions".into(), json!(t.test_conversions));
+    m.insert(
+        "conversionRate".into(),
+        json!(rate_json(t.conversions, t.qualified())),
+    );
+    m.insert(
+        "confidence".into(),
+        json!(confidence(t.conversions, t.qualified())),
+    );
+    m.insert(
+        "lastSeenAt".into(),
+        if t.last_ms > 0 {
+            json!(rfc3339(t.last_ms))
+        } else {
+            Value::Null
+        },
+    );
+    m
+}
+
+/// The guide's funnel entry for one campaign.
+pub fn funnel_json(campaign_id: &str, currency: &str, s: &Snapshot) -> Value {
+    let t = s.total();
+    let mut m = Map::new();
+    m.insert("campaignId".into(), json!(campaign_id));
+    m.extend(counters_json(&t, currency));
+    let bd = |dim: &str| -> Value {
+        Value::Array(
+            s.group(dim)
+                .iter()
+                .map(|(v, c)| breakdown_entry(dim, v, c, currency))
+                .collect(),
+        )
+    };
+    m.insert(
+        "breakdown".into(),
+        json!({"source": bd("source"), "country": bd("country"), "device": bd("device")}),
+    );
+    Value::Object(m)
+}
+
+/// The all-campaign aggregate: counters only. `revenue` is reported in
+/// `currency` when every campaign shares it; otherwise only `revenueByCurrency`
+/// is meaningful and `currency` is null.
+pub fn aggregate_json(total: &Counters, currency: Option<&str>, campaigns: usize) -> Value {
+    let mut m = counters_json(total, currency.unwrap_or(""));
+    if currency.is_none() {
+        m.insert("currency".into(), Value::Null);
+        m.insert("revenue".into(), Value::Null);
+    }
+    m.insert("campaigns".into(), json!(campaigns));
+    Value::Object(m)
+}
+
+/// `groupBy=<dim>` response entries.
+pub fn group_json(dim: &str, currency: &str, s: &Snapshot) -> Vec<Value> {
+    s.group(dim)
+        .iter()
+        .map(|(v, c)| {
+            json!({
+                dim: v,
+                "clicks": c.clicks,
+                "qualifiedClicks": c.qualified(),
+                "conversions": c.conversions,
+                "revenue": round2(c.revenue_in(currency)),
+                "conversionRate": rate_json(c.conversions, c.qualified()),
+            })
+        })
+        .collect()
+}
+
+/// The plural key for a `groupBy` response: `segments`, `sources`, …
+pub fn group_key(dim: &str) -> &'static str {
+    match dim {
+        "segment" => "segments",
+        "source" => "sources",
+        "country" => "countries",
+        "device" => "devices",
+        "link" => "links",
+        _ => "rules",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Hour,
+    Day,
+}
+
+impl Interval {
+    pub fn parse(s: &str) -> Option<Interval> {
+        match s {
+            "hour" => Some(Interval::Hour),
+            "day" => Some(Interval::Day),
+            _ => None,
+        }
+    }
+    pub fn ms(self) -> i64 {
+        match self {
+            Interval::Hour => HOUR_MS,
+            Interval::Day => DAY_MS,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Hour => "hour",
+            Interval::Day => "day",
+        }
+    }
+}
+
+/// An hourly bucket read from a rollup.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HourRow {
+    pub hour: i64,
+    pub c: Counters,
+}
+
+/// Dense time series from `from` (inclusive) to `to` (exclusive), every bucket
+/// present (zeros included) so charts need no gap logic.
+pub fn timeseries(
+    rows: &[HourRow],
+    from: i64,
+    to: i64,
+    interval: Interval,
+    currency: &str,
+) -> Vec<Value> {
+    let step = interval.ms();
+    let start = from.div_euclid(step) * step;
+    let mut buckets: BTreeMap<i64, Counters> = BTreeMap::new();
+    let mut t = start;
+    while t < to {
+        buckets.insert(t, Counters::default());
+        t += step;
+    }
+    for r in rows {
+        if r.hour >= from && r.hour < to {
+            let b = r.hour.div_euclid(step) * step;
+            if let Some(c) = buckets.get_mut(&b) {
+                c.add(&r.c);
+            }
+        }
+    }
+    buckets
+        .iter()
+        .map(|(t, c)| {
+            json!({
+                "t": rfc3339(*t),
+                "clicks": c.clicks,
+                "qualifiedClicks": c.qualified(),
+                "conversions": c.conversions,
+                "revenue": round2(c.revenue_in(currency)),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confidence_formula() {
+        // (conversions, qualified, expected): expected values computed independently (Python, same formula)
+        let cases = [
+            (0, 100, 0),
+            (5, 0, 0),
+            (47, 1200, 72),
+            (1, 1, 60),
+            (1, 10, 0),
+            (10, 100, 40),
+            (50, 100, 81),
+            (500, 1000, 94),
+            (5000, 10000, 98),
+        ];
+        for (c, n, want) in cases {
+            assert_eq!(confidence(c, n), want, "confidence({c}, {n})");
+        }
+        // monotone in sample size at a fixed rate
+        assert!(confidence(10, 100) < confidence(100, 1000));
+        assert!(confidence(100, 1000) < confidence(1000, 10000));
+        // capped rate
+        assert!(confidence(20, 10) <= 100);
+    }
+
+    #[test]
+    fn cents() {
+        assert_eq!(to_cents(99.99), Some(9999));
+        assert_eq!(to_cents(0.0), Some(0));
+        assert_eq!(to_cents(5234.5), Some(523450));
+        assert_eq!(to_cents(0.1 + 0.2), Some(30));
+        assert_eq!(to_cents(1.005), None);
+        assert_eq!(to_cents(-1.0), None);
+        assert_eq!(to_cents(f64::NAN), None);
+        assert_eq!(to_cents(f64::INFINITY), None);
+    }
+
+    fn counters(clicks: i64, bot: i64, conv: i64) -> Counters {
+        Counters {
+            clicks,
+            bot_clicks: bot,
+            conversions: conv,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn funnel_shape_and_breakdown_order() {
+        let mut s = Snapshot::default();
+        let mut total = counters(1250, 50, 47);
+        total.revenue.insert("USD".into(), 523450);
+        total.revenue.insert("EUR".into(), 1000);
+        total.last_ms = 1_772_022_896_000;
+        s.rows
+            .entry("total".into())
+            .or_default()
+            .insert(String::new(), total);
+        let src = s.rows.entry("source".into()).or_default();
+        src.insert("social".into(), counters(420, 20, 10));
+        src.insert("email".into(), counters(830, 30, 37));
+        let f = funnel_json("spring-launch", "USD", &s);
+        assert_eq!(f["clicks"], 1250);
+        assert_eq!(f["qualifiedClicks"], 1200);
+        assert_eq!(f["revenue"], 5234.5);
+        assert_eq!(f["revenueByCurrency"]["EUR"], 10.0);
+        assert_eq!(f["lastSeenAt"], "2026-02-25T12:34:56.000Z");
+        assert_eq!(f["breakdown"]["source"][0]["source"], "email");
+        assert_eq!(f["breakdown"]["source"][0]["count"], 800);
+        assert_eq!(f["breakdown"]["source"][1]["count"], 400);
+        assert_eq!(f["breakdown"]["country"], json!([]));
+        assert_eq!(f["conversionRate"], 0.0392);
+    }
+
+    #[test]
+    fn merge_adds_shards() {
+        let mut a = Snapshot::default();
+        a.rows
+            .entry("total".into())
+            .or_default()
+            .insert(String::new(), counters(3, 1, 1));
+        let mut b = a.clone();
+        b.rows
+            .entry("device".into())
+            .or_default()
+            .insert("mobile".into(), counters(2, 0, 0));
+        a.merge(&b);
+        assert_eq!(a.total(), counters(6, 2, 2));
+        assert_eq!(a.group("device").len(), 1);
+    }
+
+    #[test]
+    fn dense_series() {
+        let rows = vec![
+            HourRow {
+                hour: 0,
+                c: counters(2, 0, 1),
+            },
+            HourRow {
+                hour: 2 * HOUR_MS,
+                c: counters(3, 1, 0),
+            },
+        ];
+        let s = timeseries(&rows, 0, 4 * HOUR_MS, Interval::Hour, "USD");
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[1]["clicks"], 0);
+        assert_eq!(s[2]["qualifiedClicks"], 2);
+        let d = timeseries(&rows, 0, DAY_MS, Interval::Day, "USD");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0]["clicks"], 5);
+    }
+}

@@ -1,0 +1,18 @@
+//! The pure core: no `worker` imports, everything testable natively.
+
+pub mod auth;
+pub mod campaign;
+pub mod classify;
+pub mod conversion;
+pub mod dest;
+pub mod error;
+pub mod funnel;
+pub mod health;
+pub mod ids;
+pub mod json;
+pub mod link;
+pub mod page;
+pub mod redirect;
+pub mod route;
+pub mod rules;
+pub mod time;

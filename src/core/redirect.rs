@@ -1,0 +1,205 @@
+//! The redirect decision, pure: visitor facts + link + rules → where the
+//! visitor goes and what the click record says. This is the hot path; it is
+//! benchmarked natively (`make bench`).
+
+use crate::core::classify::{
+    classify_bot, classify_device, classify_source, referrer_host, segment, BotReason, BotSignals,
+    Device,
+};
+use crate::core::dest::{final_url, query_param};
+use crate::core::link::TrackingPolicy;
+use crate::core::rules::{evaluate, Rule, Visitor};
+
+/// What the edge knows about an incoming click.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Incoming<'a> {
+    pub user_agent: &'a str,
+    pub referer: Option<&'a str>,
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// `request.cf.country`
+    pub country: Option<&'a str>,
+    pub is_head: bool,
+    pub verified_bot: bool,
+    pub bot_score: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LinkView<'a> {
+    pub slug: &'a str,
+    pub destination_url: &'a str,
+    pub campaign_id: Option<&'a str>,
+    pub policy: &'a TrackingPolicy,
+}
+
+/// The classified visitor, as recorded with the click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickFacts {
+    pub country: String,
+    pub device: Device,
+    pub source: String,
+    pub referrer_host: Option<String>,
+    pub segment: String,
+    pub bot_reason: Option<BotReason>,
+    pub rule_id: Option<String>,
+    pub variant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub location: String,
+    pub facts: ClickFacts,
+}
+
+/// Country from `request.cf`, `XX` when unknown or malformed.
+pub fn country_of(c: Option<&str>) -> String {
+    match c {
+        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            c.to_ascii_uppercase()
+        }
+        _ => "XX".to_string(),
+    }
+}
+
+/// `rules` must be in evaluation order. `click_id` is appended as the context
+/// parameter when the link asks for it.
+pub fn decide(
+    link: &LinkView<'_>,
+    rules: &[Rule],
+    inc: &Incoming<'_>,
+    click_id: Option<&str>,
+) -> Decision {
+    let device = classify_device(inc.user_agent);
+    let ref_host = inc.referer.and_then(referrer_host);
+    let utm = inc
+        .query
+        .and_then(|q| query_param(q, "utm_source").or_else(|| query_param(q, "src")));
+    let source = classify_source(utm.as_deref(), ref_host.as_deref());
+    let country = country_of(inc.country);
+    let bot_reason = classify_bot(&BotSignals {
+        user_agent: inc.user_agent,
+        is_head: inc.is_head,
+        verified_bot: inc.verified_bot,
+        bot_score: inc.bot_score,
+    });
+    let visitor = Visitor {
+        slug: link.slug,
+        campaign_id: link.campaign_id,
+        device,
+        country: &country,
+        source: &source,
+    };
+    let fired = evaluate(rules, &visitor);
+    let dest = fired.map_or(link.destination_url, |r| r.variant.destination_url.as_str());
+    let context = match (link.policy.append_context_param, click_id) {
+        (true, Some(id)) => Some((link.policy.context_param_name.as_str(), id)),
+        _ => None,
+    };
+    let location = final_url(dest, inc.query, link.policy.forward_query, context);
+    Decision {
+        location,
+        facts: ClickFacts {
+            segment: segment(device, &source),
+            country,
+            device,
+            source,
+            referrer_host: ref_host,
+            bot_reason,
+            rule_id: fired.map(|r| r.rule_id.as_str().to_string()),
+            variant_id: fired.map(|r| r.variant.id.clone()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::RuleId;
+    use crate::core::json::parse_object;
+
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+    const MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
+    fn guide_rule() -> Vec<Rule> {
+        let body = br#"{"enabled":true,"priority":100,"when":{"campaignIn":["spring-launch"],"deviceIn":["MOBILE"]},"variant":{"id":"mobile-optimized","destinationUrl":"https://m.shop.example.com/spring"}}"#;
+        vec![Rule::parse(
+            RuleId::parse("spring-mobile-variant").unwrap(),
+            &parse_object(body).unwrap(),
+            &[],
+        )
+        .unwrap()]
+    }
+
+    #[test]
+    fn mobile_visitor_gets_the_variant_with_context() {
+        let policy = TrackingPolicy {
+            append_context_param: true,
+            ..TrackingPolicy::default()
+        };
+        let link = LinkView {
+            slug: "spring-promo",
+            destination_url: "https://shop.example.com/spring",
+            campaign_id: Some("spring-launch"),
+            policy: &policy,
+        };
+        let inc = Incoming {
+            user_agent: IPHONE,
+            query: Some("utm_source=Email"),
+            country: Some("gb"),
+            ..Default::default()
+        };
+        let d = decide(&link, &guide_rule(), &inc, Some("clk_x"));
+        assert_eq!(
+            d.location,
+            "https://m.shop.example.com/spring?utm_source=Email&ctx=clk_x"
+        );
+        assert_eq!(d.facts.rule_id.as_deref(), Some("spring-mobile-variant"));
+        assert_eq!(d.facts.variant_id.as_deref(), Some("mobile-optimized"));
+        assert_eq!(
+            (
+                d.facts.country.as_str(),
+                d.facts.source.as_str(),
+                d.facts.segment.as_str()
+            ),
+            ("GB", "email", "mobile:email")
+        );
+        let desk = Incoming {
+            user_agent: MAC,
+            ..Default::default()
+        };
+        let d = decide(&link, &guide_rule(), &desk, Some("clk_y"));
+        assert_eq!(d.location, "https://shop.example.com/spring?ctx=clk_y");
+        assert_eq!(d.facts.rule_id, None);
+        assert_eq!(d.facts.country, "XX");
+        assert_eq!(d.facts.source, "direct");
+    }
+
+    #[test]
+    fn head_and_preview_fetchers_are_bots() {
+        let policy = TrackingPolicy::default();
+        let link = LinkView {
+            slug: "s",
+            destination_url: "https://e.com/",
+            campaign_id: None,
+            policy: &policy,
+        };
+        let head = Incoming {
+            user_agent: MAC,
+            is_head: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&link, &[], &head, None).facts.bot_reason,
+            Some(BotReason::HeadRequest)
+        );
+        let fb = Incoming {
+            user_agent: "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&link, &[], &fb, None).facts.bot_reason,
+            Some(BotReason::UserAgent)
+        );
+        assert_eq!(decide(&link, &[], &fb, None).location, "https://e.com/");
+    }
+}

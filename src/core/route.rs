@@ -1,0 +1,405 @@
+//! The route table. Every route, the methods it answers, and what it needs
+//! (credential kind, minimum role, PAT scope) are declared here, in one place;
+//! the edge enforces `Need` with `auth::authorize` before any handler runs.
+
+use crate::core::auth::{Need, Role, Scope};
+use crate::core::error::ApiError;
+use crate::core::ids::{CampaignId, Handle, RuleId, Slug};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Healthz,
+    Redirect(Handle, Slug),
+    DetailPage(Handle, Slug),
+    Mcp,
+    CampaignCreate(Handle),
+    CampaignList(Handle),
+    CampaignGet(Handle, CampaignId),
+    CampaignPatch(Handle, CampaignId),
+    CampaignHealth(Handle, CampaignId),
+    TestConversion(Handle, CampaignId),
+    RollupRebuild(Handle, CampaignId),
+    LinkList(Handle),
+    LinkPut(Handle, Slug),
+    LinkGet(Handle, Slug),
+    LinkDelete(Handle, Slug),
+    RuleList(Handle),
+    RulePut(Handle, RuleId),
+    RuleGet(Handle, RuleId),
+    RuleDelete(Handle, RuleId),
+    RuleExplain(Handle),
+    ConversionCreate(Handle),
+    Analytics(Handle),
+    TokenCreate(Handle),
+    TokenList(Handle),
+    TokenDelete(Handle, String),
+    WebhookCreate(Handle),
+    WebhookList(Handle),
+    WebhookGet(Handle, String),
+    WebhookDelete(Handle, String),
+    WebhookDeliveries(Handle, String),
+    StructurePut(Handle, CampaignId),
+    StructureGet(Handle, CampaignId),
+    StructurePublish(Handle, CampaignId),
+}
+
+/// A matched route. `route` is an error when the path shape matched but an id
+/// in it is malformed: that error is only revealed after authorization, so a
+/// caller without rights on the handle learns nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    pub handle: Option<Handle>,
+    pub need: Need,
+    pub route: Result<Route, ApiError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    NotFound,
+    /// The path exists; these methods are allowed.
+    MethodNotAllowed(&'static str),
+}
+
+const READ_C: Need = Need::any(Role::Viewer, Scope::CampaignsRead);
+const WRITE_C: Need = Need::any(Role::Creator, Scope::CampaignsWrite);
+const READ_L: Need = Need::any(Role::Viewer, Scope::LinksRead);
+const WRITE_L: Need = Need::any(Role::Creator, Scope::LinksWrite);
+const ANALYTICS: Need = Need::any(Role::Creator, Scope::AnalyticsRead);
+const CONVERSIONS: Need = Need::any(Role::Creator, Scope::ConversionsWrite);
+const READ_W: Need = Need::any(Role::Admin, Scope::WebhooksRead);
+const WRITE_W: Need = Need::any(Role::Admin, Scope::WebhooksWrite);
+const ADMIN_JWT: Need = Need::jwt(Role::Admin);
+const TOKENS: Need = Need::jwt(Role::Creator);
+const PAGES_R_JWT: Need = Need::jwt(Role::Viewer);
+const PAGES_W_JWT: Need = Need::jwt(Role::Creator);
+
+fn campaign(id: &str) -> Result<CampaignId, ApiError> {
+    CampaignId::parse(id)
+}
+fn slug(s: &str) -> Result<Slug, ApiError> {
+    Slug::parse(s).ok_or(ApiError::LinkNotFound)
+}
+fn rule(s: &str) -> Result<RuleId, ApiError> {
+    RuleId::parse(s).map_err(|_| ApiError::NotFound("Rule".into()))
+}
+fn opaque(s: &str) -> Result<String, ApiError> {
+    if !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::NotFound("Resource".into()))
+    }
+}
+
+/// Match a request. `path` is the URL path (percent-encoded as received).
+pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
+    use Method::*;
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // A trailing slash is not the same resource; keep matching strict.
+    let m = |handle: Option<Handle>, need: Need, route: Result<Route, ApiError>| {
+        Ok(Matched {
+            handle,
+            need,
+            route,
+        })
+    };
+    let na = |allow: &'static str| Err(NoRoute::MethodNotAllowed(allow));
+
+    match segs.as_slice() {
+        ["healthz"] => match method {
+            Get | Head => m(None, Need::PUBLIC, Ok(Route::Healthz)),
+            _ => na("GET, HEAD"),
+        },
+        ["mcp"] => match method {
+            Post => m(None, Need::PUBLIC, Ok(Route::Mcp)),
+            _ => na("POST"),
+        },
+        ["v2", "handles", h, rest @ ..] => {
+            let handle = Handle::parse(h).ok_or(NoRoute::NotFound)?;
+            let hh = || handle.clone();
+            let r = match (rest, method) {
+                (["campaigns"], Post) => (WRITE_C, Ok(Route::CampaignCreate(hh()))),
+                (["campaigns"], Get) => (READ_C, Ok(Route::CampaignList(hh()))),
+                (["campaigns"], _) => return na("GET, POST"),
+                (["campaigns", id], Get) => {
+                    (READ_C, campaign(id).map(|c| Route::CampaignGet(hh(), c)))
+                }
+                (["campaigns", id], Patch) => {
+                    (WRITE_C, campaign(id).map(|c| Route::CampaignPatch(hh(), c)))
+                }
+                (["campaigns", _], _) => return na("GET, PATCH"),
+                (["campaigns", id, "health"], Get) => {
+                    (READ_C, campaign(id).map(|c| Route::CampaignHealth(hh(), c)))
+                }
+                (["campaigns", _, "health"], _) => return na("GET"),
+                (["campaigns", id, "test-conversion"], Post) => (
+                    CONVERSIONS,
+                    campaign(id).map(|c| Route::TestConversion(hh(), c)),
+                ),
+                (["campaigns", _, "test-conversion"], _) => return na("POST"),
+                (["campaigns", id, "rollup", "rebuild"], Post) => (
+                    ADMIN_JWT,
+                    campaign(id).map(|c| Route::RollupRebuild(hh(), c)),
+                ),
+                (["campaigns", _, "rollup", "rebuild"], _) => return na("POST"),
+                (["links"], Get) => (READ_L, Ok(Route::LinkList(hh()))),
+                (["links"], _) => return na("GET"),
+                (["links", s], Get) => (READ_L, slug(s).map(|s| Route::LinkGet(hh(), s))),
+                (["links", s], Put) => (
+                    WRITE_L,
+                    Slug::parse_field(s, "slug").map(|s| Route::LinkPut(hh(), s)),
+                ),
+                (["links", s], Delete) => (WRITE_L, slug(s).map(|s| Route::LinkDelete(hh(), s))),
+                (["links", _], _) => return na("GET, PUT, DELETE"),
+                (["rules"], Get) => (READ_C, Ok(Route::RuleList(hh()))),
+                (["rules"], _) => return na("GET"),
+                (["rules", "explain"], Post) => (READ_C, Ok(Route::RuleExplain(hh()))),
+                (["rules", "explain"], _) => return na("POST"),
+                (["rules", id], Get) => (READ_C, rule(id).map(|r| Route::RuleGet(hh(), r))),
+                (["rules", id], Put) => {
+                    (WRITE_C, RuleId::parse(id).map(|r| Route::RulePut(hh(), r)))
+                }
+                (["rules", id], Delete) => (WRITE_C, rule(id).map(|r| Route::RuleDelete(hh(), r))),
+                (["rules", _], _) => return na("GET, PUT, DELETE"),
+                (["conversions"], Post) => (CONVERSIONS, Ok(Route::ConversionCreate(hh()))),
+                (["conversions"], _) => return na("POST"),
+                (["analytics"], Get) => (ANALYTICS, Ok(Route::Analytics(hh()))),
+                (["analytics"], _) => return na("GET"),
+                (["tokens"], Post) => (TOKENS, Ok(Route::TokenCreate(hh()))),
+                (["tokens"], Get) => (TOKENS, Ok(Route::TokenList(hh()))),
+                (["tokens"], _) => return na("GET, POST"),
+                (["tokens", id], Delete) => {
+                    (TOKENS, opaque(id).map(|i| Route::TokenDelete(hh(), i)))
+                }
+                (["tokens", _], _) => return na("DELETE"),
+                (["webhooks"], Post) => (WRITE_W, Ok(Route::WebhookCreate(hh()))),
+                (["webhooks"], Get) => (READ_W, Ok(Route::WebhookList(hh()))),
+                (["webhooks"], _) => return na("GET, POST"),
+                (["webhooks", id], Get) => (READ_W, opaque(id).map(|i| Route::WebhookGet(hh(), i))),
+                (["webhooks", id], Delete) => {
+                    (WRITE_W, opaque(id).map(|i| Route::WebhookDelete(hh(), i)))
+                }
+                (["webhooks", _], _) => return na("GET, DELETE"),
+                (["webhooks", id, "deliveries"], Get) => (
+                    READ_W,
+                    opaque(id).map(|i| Route::WebhookDeliveries(hh(), i)),
+                ),
+                (["webhooks", _, "deliveries"], _) => return na("GET"),
+                (["site-structure", "campaigns", id], Get) => (
+                    PAGES_R_JWT,
+                    campaign(id).map(|c| Route::StructureGet(hh(), c)),
+                ),
+                (["site-structure", "campaigns", id], Put) => (
+                    PAGES_W_JWT,
+                    campaign(id).map(|c| Route::StructurePut(hh(), c)),
+                ),
+                (["site-structure", "campaigns", _], _) => return na("GET, PUT"),
+                (["site-structure", "campaigns", id, "publish"], Post) => (
+                    PAGES_W_JWT,
+                    campaign(id).map(|c| Route::StructurePublish(hh(), c)),
+                ),
+                (["site-structure", "campaigns", _, "publish"], _) => return na("POST"),
+                _ => return Err(NoRoute::NotFound),
+            };
+            m(Some(handle), r.0, r.1)
+        }
+        ["v2", "public", "handles", h, "site-structure", "campaigns", id, rest @ ..] => {
+            let handle = Handle::parse(h).ok_or(NoRoute::NotFound)?;
+            let r = match (rest, method) {
+                ([], Get) => (
+                    Need::pat(Scope::PagesRead),
+                    campaign(id).map(|c| Route::StructureGet(handle.clone(), c)),
+                ),
+                ([], Put) => (
+                    Need::pat(Scope::PagesWrite),
+                    campaign(id).map(|c| Route::StructurePut(handle.clone(), c)),
+                ),
+                ([], _) => return na("GET, PUT"),
+                (["publish"], Post) => (
+                    Need::pat(Scope::PagesWrite),
+                    campaign(id).map(|c| Route::StructurePublish(handle.clone(), c)),
+                ),
+                (["publish"], _) => return na("POST"),
+                _ => return Err(NoRoute::NotFound),
+            };
+            m(Some(handle), r.0, r.1)
+        }
+        [h, "p", s] => {
+            let (handle, s) = match (Handle::parse(h), Slug::parse(s)) {
+                (Some(h), Some(s)) => (h, s),
+                _ => return Err(NoRoute::NotFound),
+            };
+            match method {
+                Get | Head => m(
+                    Some(handle.clone()),
+                    Need::PUBLIC,
+                    Ok(Route::DetailPage(handle, s)),
+                ),
+                _ => na("GET, HEAD"),
+            }
+        }
+        [h, s] => {
+            let (handle, s) = match (Handle::parse(h), Slug::parse(s)) {
+                (Some(h), Some(s)) => (h, s),
+                _ => return Err(NoRoute::NotFound),
+            };
+            match method {
+                Get | Head => m(
+                    Some(handle.clone()),
+                    Need::PUBLIC,
+                    Ok(Route::Redirect(handle, s)),
+                ),
+                _ => na("GET, HEAD"),
+            }
+        }
+        _ => Err(NoRoute::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::auth::Creds;
+
+    fn route(m: Method, p: &str) -> Route {
+        match resolve(m, p) {
+            Ok(Matched { route: Ok(r), .. }) => r,
+            other => panic!("{p}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn guide_routes() {
+        let h = || Handle::parse("demo").unwrap();
+        let c = || CampaignId::parse("spring-launch").unwrap();
+        assert_eq!(
+            route(Method::Post, "/v2/handles/demo/campaigns"),
+            Route::CampaignCreate(h())
+        );
+        assert_eq!(
+            route(
+                Method::Get,
+                "/v2/handles/demo/campaigns/spring-launch/health"
+            ),
+            Route::CampaignHealth(h(), c())
+        );
+        assert_eq!(
+            route(
+                Method::Post,
+                "/v2/handles/demo/campaigns/spring-launch/test-conversion"
+            ),
+            Route::TestConversion(h(), c())
+        );
+        assert_eq!(
+            route(
+                Method::Put,
+                "/v2/handles/demo/site-structure/campaigns/spring-launch"
+            ),
+            Route::StructurePut(h(), c())
+        );
+        assert_eq!(
+            route(Method::Get, "/demo/spring-promo"),
+            Route::Redirect(h(), Slug::parse("spring-promo").unwrap())
+        );
+        assert_eq!(
+            route(Method::Head, "/demo/spring-promo"),
+            Route::Redirect(h(), Slug::parse("spring-promo").unwrap())
+        );
+    }
+
+    #[test]
+    fn wrong_methods_and_unknown_paths() {
+        assert_eq!(
+            resolve(Method::Delete, "/v2/handles/demo/campaigns"),
+            Err(NoRoute::MethodNotAllowed("GET, POST"))
+        );
+        assert_eq!(
+            resolve(Method::Post, "/demo/x"),
+            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+        );
+        assert_eq!(
+            resolve(Method::Get, "/mcp"),
+            Err(NoRoute::MethodNotAllowed("POST"))
+        );
+        for p in [
+            "/",
+            "/v2",
+            "/v2/handles/demo",
+            "/v2/handles/demo/nope",
+            "/v2/handles/UPPER/campaigns",
+            "/demo/x/y/z",
+            "/app/x",
+            "/demo/Bad%20Slug",
+        ] {
+            assert_eq!(resolve(Method::Get, p), Err(NoRoute::NotFound), "{p}");
+        }
+    }
+
+    #[test]
+    fn bad_ids_are_reported_after_auth() {
+        let m = resolve(Method::Get, "/v2/handles/demo/campaigns/X").unwrap();
+        assert_eq!(m.need, READ_C);
+        assert_eq!(m.route.unwrap_err().code(), "invalid_campaign_id");
+    }
+
+    #[test]
+    fn credential_kinds() {
+        assert_eq!(
+            resolve(Method::Post, "/v2/handles/demo/tokens")
+                .unwrap()
+                .need
+                .creds,
+            Creds::JwtOnly
+        );
+        assert_eq!(
+            resolve(
+                Method::Get,
+                "/v2/public/handles/demo/site-structure/campaigns/abc"
+            )
+            .unwrap()
+            .need
+            .creds,
+            Creds::PatOnly
+        );
+        assert_eq!(
+            resolve(Method::Get, "/demo/x").unwrap().need.creds,
+            Creds::Public
+        );
+        assert_eq!(
+            resolve(Method::Get, "/v2/handles/demo/analytics")
+                .unwrap()
+                .need,
+            ANALYTICS
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! Configuration, read once per request from the environment into a typed struct.
+
+use crate::core::auth::JwtConfig;
+use worker::Env;
+
+#[derive(Clone)]
+pub struct Config {
+    pub jwt: JwtConfig,
+    pub rollup_shards: u32,
+    pub cache_ttl_ms: i64,
+    /// Hosts this service answers short links on (lower-case): destinations
+    /// pointing here would loop.
+    pub own_hosts: Vec<String>,
+    pub allow_http_webhooks: bool,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+}
+
+impl Config {
+    pub fn load(env: &Env, request_host: Option<&str>) -> Config {
+        let mut own_hosts: Vec<String> = var(env, "SHORT_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if let Some(h) = request_host {
+            own_hosts.push(h.to_ascii_lowercase());
+        }
+        Config {
+            jwt: JwtConfig {
+                secret: var(env, "JWT_SECRET").unwrap_or_default().into_bytes(),
+                issuer: var(env, "JWT_ISSUER").filter(|s| !s.is_empty()),
+                audience: var(env, "JWT_AUDIENCE").filter(|s| !s.is_empty()),
+            },
+            rollup_shards: var(env, "ROLLUP_SHARDS")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1u32)
+                .clamp(1, 64),
+            cache_ttl_ms: var(env, "CACHE_TTL_MS")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(5000i64)
+                .clamp(0, 60_000),
+            own_hosts,
+            allow_http_webhooks: var(env, "ALLOW_HTTP_WEBHOOKS")
+                .is_some_and(|v| !v.is_empty() && v != "0" && v != "false"),
+        }
+    }
+
+    pub fn own_hosts(&self) -> Vec<&str> {
+        self.own_hosts.iter().map(String::as_str).collect()
+    }
+}

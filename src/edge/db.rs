@@ -1,0 +1,66 @@
+//! The D1 gateway: the only place that talks to the `DB` binding. Statements
+//! are built with positional `?` arguments; rows deserialize into the private
+//! row structs of each resource module.
+
+use crate::edge::http::ApiResult;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+
+#[derive(Clone)]
+pub struct Db(std::rc::Rc<D1Database>);
+
+/// A bound argument.
+pub fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+pub fn i(v: i64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+pub fn b(v: bool) -> JsValue {
+    JsValue::from_f64(if v { 1.0 } else { 0.0 })
+}
+pub fn os(v: Option<&str>) -> JsValue {
+    v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+pub fn oi(v: Option<i64>) -> JsValue {
+    v.map(|x| JsValue::from_f64(x as f64))
+        .unwrap_or(JsValue::NULL)
+}
+
+impl Db {
+    pub fn new(env: &Env) -> ApiResult<Db> {
+        Ok(Db(std::rc::Rc::new(env.d1("DB")?)))
+    }
+
+    pub fn stmt(&self, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+        Ok(self.0.prepare(sql).bind(args)?)
+    }
+
+    pub async fn first<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> ApiResult<Option<T>> {
+        Ok(self.stmt(sql, args)?.first::<T>(None).await?)
+    }
+
+    pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> ApiResult<Vec<T>> {
+        Ok(self.stmt(sql, args)?.all().await?.results::<T>()?)
+    }
+
+    /// Run a write; returns the number of rows changed.
+    pub async fn run(&self, sql: &str, args: &[JsValue]) -> ApiResult<usize> {
+        let r = self.stmt(sql, args)?.run().await?;
+        Ok(changes(&r))
+    }
+
+    /// Several statements in one transaction.
+    pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
+        Ok(self.0.batch(stmts).await?)
+    }
+}
+
+pub fn changes(r: &D1Result) -> usize {
+    r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+}

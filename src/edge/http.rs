@@ -1,0 +1,158 @@
+//! HTTP plumbing shared by every resource module: JSON responses, the error
+//! envelope, bounded body reading, query strings, and the clock.
+
+use crate::core::error::ApiError;
+use crate::core::json::parse_object;
+use serde_json::{Map, Value};
+use worker::{Headers, Request, Response, ResponseBuilder};
+
+/// Default body limit (SPEC §9); site structures allow 256 KiB.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Convert runtime failures into `ApiError::Internal`, logging the detail
+/// (`From<worker::Error>` logs and hides).
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        worker::console_error!(
+            "{{\"event\":\"internal_error\",\"detail\":{:?}}}",
+            e.to_string()
+        );
+        ApiError::Internal(e.to_string())
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+pub fn base_headers() -> Headers {
+    let h = Headers::new();
+    let _ = h.set("content-type", "application/json; charset=utf-8");
+    let _ = h.set("cache-control", "no-store");
+    h
+}
+
+pub fn json(status: u16, v: &Value) -> ApiResult<Response> {
+    Ok(respond(status, base_headers(), v.to_string().into_bytes()))
+}
+
+/// Build a response; `ResponseBuilder::fixed` cannot fail, so no error path
+/// (and no panic) exists here.
+pub fn respond(status: u16, headers: Headers, body: Vec<u8>) -> Response {
+    ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body)
+}
+
+pub fn ok(v: Value) -> ApiResult<Response> {
+    json(200, &v)
+}
+
+pub fn created(v: Value) -> ApiResult<Response> {
+    json(201, &v)
+}
+
+pub fn no_content() -> ApiResult<Response> {
+    Ok(ResponseBuilder::new()
+        .with_status(204)
+        .with_headers(base_headers())
+        .empty())
+}
+
+/// The error envelope. Never fails: a response must always go out.
+pub fn error_response(e: &ApiError) -> Response {
+    let h = base_headers();
+    match e {
+        ApiError::RateLimited { retry_after_secs } => {
+            let _ = h.set("retry-after", &retry_after_secs.to_string());
+        }
+        ApiError::Unauthorized(_) => {
+            let _ = h.set("www-authenticate", "Bearer");
+        }
+        _ => {}
+    }
+    respond(e.status(), h, e.to_json().to_string().into_bytes())
+}
+
+/// Read the body, refusing more than `max` bytes (413) and requiring JSON
+/// content when a content type is given.
+pub async fn read_body(req: &mut Request, max: usize) -> ApiResult<Vec<u8>> {
+    if let Ok(Some(len)) = req.headers().get("content-length") {
+        if len
+            .trim()
+            .parse::<usize>()
+            .map(|n| n > max)
+            .unwrap_or(false)
+        {
+            return Err(ApiError::PayloadTooLarge(max));
+        }
+    }
+    if let Ok(Some(ct)) = req.headers().get("content-type") {
+        // JSON is what we parse; curl's default form type and text/plain are
+        // accepted too (the body must still be JSON), other types are refused.
+        let ct = ct.to_ascii_lowercase();
+        let ok = ct.starts_with("application/json")
+            || ct.contains("+json")
+            || ct.starts_with("text/plain")
+            || ct.starts_with("application/x-www-form-urlencoded");
+        if !ok {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::InvalidJson("the body could not be read".into()))?;
+    if bytes.len() > max {
+        return Err(ApiError::PayloadTooLarge(max));
+    }
+    Ok(bytes)
+}
+
+pub async fn json_body(req: &mut Request, max: usize) -> ApiResult<Map<String, Value>> {
+    let bytes = read_body(req, max).await?;
+    parse_object(&bytes)
+}
+
+/// Query parameters of a request, decoded.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn of(req: &Request) -> Query {
+        match req.url() {
+            Ok(u) => Query(
+                u.query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ),
+            Err(_) => Query(Vec::new()),
+        }
+    }
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+pub fn bearer(req: &Request) -> Option<String> {
+    let h = header(req, "authorization")?;
+    let (scheme, token) = h.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// A structured log line (JSON), for failures that must not reach the visitor.
+pub fn log_event(event: &str, detail: &str) {
+    worker::console_error!("{}", serde_json::json!({"event": event, "detail": detail}));
+}

@@ -1,0 +1,156 @@
+//! `…/links/{slug}`: create or replace (PUT), get, delete, list.
+
+use crate::core::error::ApiError;
+use crate::core::ids::{Handle, Slug};
+use crate::core::link::{NewLink, TrackingMode, TrackingPolicy};
+use crate::core::page::Page;
+use crate::core::time::rfc3339;
+use crate::edge::campaigns::{self, paginate};
+use crate::edge::db::{b, i, os, s};
+use crate::edge::http::{self, json_body, ApiResult, Query, MAX_BODY};
+use crate::edge::{cache, Ctx};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Request, Response};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkRow {
+    pub slug: String,
+    pub destination_url: String,
+    pub campaign_id: Option<String>,
+    pub mode: String,
+    pub append_context: i64,
+    pub context_param_name: String,
+    pub forward_query: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const COLUMNS: &str =
+    "slug, destination_url, campaign_id, mode, append_context, context_param_name, forward_query, created_at, updated_at";
+
+impl LinkRow {
+    pub fn policy(&self) -> TrackingPolicy {
+        TrackingPolicy {
+            mode: TrackingMode::parse(&self.mode).unwrap_or(TrackingMode::Direct),
+            append_context_param: self.append_context != 0,
+            context_param_name: self.context_param_name.clone(),
+            forward_query: self.forward_query != 0,
+        }
+    }
+
+    pub fn to_json(&self, h: &Handle, origin: &str) -> Value {
+        json!({
+            "handle": h.as_str(),
+            "slug": self.slug,
+            "shortUrl": format!("{origin}/{}/{}", h.as_str(), self.slug),
+            "destinationUrl": self.destination_url,
+            "campaignId": self.campaign_id,
+            "trackingPolicy": self.policy().to_json(),
+            "createdAt": rfc3339(self.created_at),
+            "updatedAt": rfc3339(self.updated_at),
+        })
+    }
+}
+
+pub fn origin(req: &Request) -> String {
+    req.url()
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+pub async fn load(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkRow>> {
+    ctx.db
+        .first::<LinkRow>(
+            &format!("SELECT {COLUMNS} FROM links WHERE handle = ? AND slug = ?"),
+            &[s(h.as_str()), s(slug)],
+        )
+        .await
+}
+
+pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResult<Response> {
+    let body = json_body(req, MAX_BODY).await?;
+    let new = NewLink::parse(&body, &ctx.cfg.own_hosts())?;
+    if let Some(c) = &new.campaign_id {
+        campaigns::load(ctx, &h, c.as_str()).await?;
+    }
+    let existed = load(ctx, &h, slug.as_str()).await?.is_some();
+    let now = http::now_ms();
+    let p = &new.tracking_policy;
+    ctx.db
+        .run(
+            "INSERT INTO links (handle, slug, destination_url, campaign_id, mode, append_context, context_param_name, \
+             forward_query, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) \
+             ON CONFLICT (handle, slug) DO UPDATE SET destination_url = excluded.destination_url, \
+             campaign_id = excluded.campaign_id, mode = excluded.mode, append_context = excluded.append_context, \
+             context_param_name = excluded.context_param_name, forward_query = excluded.forward_query, \
+             updated_at = excluded.updated_at",
+            &[
+                s(h.as_str()),
+                s(slug.as_str()),
+                s(new.destination_url.as_str()),
+                os(new.campaign_id.as_ref().map(|c| c.as_str())),
+                s(p.mode.as_str()),
+                b(p.append_context_param),
+                s(&p.context_param_name),
+                b(p.forward_query),
+                i(now),
+                i(now),
+            ],
+        )
+        .await?;
+    cache::invalidate();
+    let row = load(ctx, &h, slug.as_str())
+        .await?
+        .ok_or_else(|| ApiError::Internal("link vanished after write".into()))?;
+    http::json(
+        if existed { 200 } else { 201 },
+        &json!({"link": row.to_json(&h, &origin(req))}),
+    )
+}
+
+pub async fn get(ctx: &Ctx, req: &Request, h: Handle, slug: Slug) -> ApiResult<Response> {
+    let row = load(ctx, &h, slug.as_str())
+        .await?
+        .ok_or(ApiError::LinkNotFound)?;
+    http::ok(json!({"link": row.to_json(&h, &origin(req))}))
+}
+
+pub async fn delete(ctx: &Ctx, h: Handle, slug: Slug) -> ApiResult<Response> {
+    let n = ctx
+        .db
+        .run(
+            "DELETE FROM links WHERE handle = ? AND slug = ?",
+            &[s(h.as_str()), s(slug.as_str())],
+        )
+        .await?;
+    if n == 0 {
+        return Err(ApiError::LinkNotFound);
+    }
+    cache::invalidate();
+    http::no_content()
+}
+
+pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
+    let q = Query::of(req);
+    let page = Page::parse(q.get("limit"), q.get("cursor"))?;
+    let campaign = q.get("campaignId").filter(|c| !c.is_empty());
+    if let Some(c) = campaign {
+        crate::core::ids::CampaignId::parse(c)?;
+    }
+    let rows = ctx
+        .db
+        .all::<LinkRow>(
+            &format!(
+                "SELECT {COLUMNS} FROM links WHERE handle = ?1 AND (?2 IS NULL OR campaign_id = ?2) \
+                 AND (?3 IS NULL OR slug > ?3) ORDER BY slug LIMIT ?4"
+            ),
+            &[s(h.as_str()), os(campaign), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+        )
+        .await?;
+    let (items, next) = paginate(rows, page.limit, |r| r.slug.clone());
+    let o = origin(req);
+    http::ok(
+        json!({"links": items.iter().map(|r| r.to_json(&h, &o)).collect::<Vec<_>>(), "nextCursor": next}),
+    )
+}

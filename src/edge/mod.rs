@@ -1,0 +1,141 @@
+//! The Workers layer: one `fetch` entry point that resolves the route (pure,
+//! `core::route`), authenticates and authorizes once, and calls the one
+//! handler of the resource module. Handlers return `ApiResult<Response>`; the
+//! error envelope is produced here and nowhere else.
+
+mod analytics;
+mod cache;
+mod campaigns;
+mod config;
+mod conversions;
+mod db;
+mod http;
+mod links;
+mod redirect;
+pub mod rollup;
+mod rules;
+
+use crate::core::auth::{authorize, verify_jwt, Principal};
+use crate::core::error::ApiError;
+use crate::core::route::{resolve, Method, NoRoute, Route};
+use config::Config;
+use db::Db;
+use http::{error_response, ApiResult};
+use worker::{event, Context, Env, Request, Response};
+
+/// Everything a handler may need, built once per request.
+pub struct Ctx {
+    pub env: Env,
+    pub cfg: Config,
+    pub db: Db,
+    pub wctx: Context,
+    pub principal: Option<Principal>,
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
+    Ok(match handle(req, env, wctx).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let ApiError::Internal(detail) = &e {
+                http::log_event("internal_error", detail);
+            }
+            error_response(&e)
+        }
+    })
+}
+
+async fn handle(mut req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
+    let method = Method::parse(req.method().as_ref());
+    let path = req.path();
+    let matched = match resolve(method, &path) {
+        Ok(m) => m,
+        Err(NoRoute::MethodNotAllowed(allow)) => {
+            let resp = error_response(&ApiError::MethodNotAllowed);
+            let _ = resp.headers().set("allow", allow);
+            return Ok(resp);
+        }
+        Err(NoRoute::NotFound) => return Err(ApiError::NotFound("Route".into())),
+    };
+    let host = req
+        .url()
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string));
+    let cfg = Config::load(&env, host.as_deref());
+    let db = Db::new(&env)?;
+    let mut ctx = Ctx {
+        env,
+        cfg,
+        db,
+        wctx,
+        principal: None,
+    };
+
+    // The redirect is the hot path: no auth work at all.
+    if let Ok(Route::Redirect(h, s)) = &matched.route {
+        return redirect::redirect(&ctx, &req, h, s).await;
+    }
+
+    if let Some(handle) = &matched.handle {
+        ctx.principal = principal(&ctx, &req).await?;
+        authorize(ctx.principal.as_ref(), handle.as_str(), matched.need)?;
+    }
+    let route = matched.route?;
+    let c = &ctx;
+    match route {
+        Route::Healthz => http::ok(serde_json::json!({"ok": true})),
+        Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),
+        Route::CampaignCreate(h) => campaigns::create(c, &mut req, h).await,
+        Route::CampaignList(h) => campaigns::list(c, &req, h).await,
+        Route::CampaignGet(h, id) => campaigns::get(c, h, id).await,
+        Route::CampaignPatch(h, id) => campaigns::patch(c, &mut req, h, id).await,
+        Route::CampaignHealth(h, id) => analytics::health(c, h, id).await,
+        Route::TestConversion(h, id) => conversions::create_test(c, &mut req, h, id).await,
+        Route::RollupRebuild(h, id) => analytics::rebuild(c, h, id).await,
+        Route::LinkList(h) => links::list(c, &req, h).await,
+        Route::LinkPut(h, s) => links::put(c, &mut req, h, s).await,
+        Route::LinkGet(h, s) => links::get(c, &req, h, s).await,
+        Route::LinkDelete(h, s) => links::delete(c, h, s).await,
+        Route::RuleList(h) => rules::list(c, &req, h).await,
+        Route::RulePut(h, id) => rules::put(c, &mut req, h, id).await,
+        Route::RuleGet(h, id) => rules::get(c, h, id).await,
+        Route::RuleDelete(h, id) => rules::delete(c, h, id).await,
+        Route::RuleExplain(h) => rules::explain(c, &mut req, h).await,
+        Route::ConversionCreate(h) => conversions::create(c, &mut req, h).await,
+        Route::Analytics(h) => analytics::get(c, &req, h).await,
+        Route::DetailPage(..)
+        | Route::Mcp
+        | Route::TokenCreate(_)
+        | Route::TokenList(_)
+        | Route::TokenDelete(..)
+        | Route::WebhookCreate(_)
+        | Route::WebhookList(_)
+        | Route::WebhookGet(..)
+        | Route::WebhookDelete(..)
+        | Route::WebhookDeliveries(..)
+        | Route::StructurePut(..)
+        | Route::StructureGet(..)
+        | Route::StructurePublish(..) => Err(ApiError::NotFound("Route".into())),
+    }
+}
+
+/// The caller, from `Authorization: Bearer …`. A PAT (`pat_…`) is looked up by
+/// its hash; anything else must be a valid JWT. A bad credential is 401 even
+/// on routes that would also accept no credential.
+async fn principal(ctx: &Ctx, req: &Request) -> ApiResult<Option<Principal>> {
+    let Some(token) = http::bearer(req) else {
+        return Ok(None);
+    };
+    if token.starts_with("pat_") {
+        return Err(ApiError::Unauthorized(
+            "Personal access tokens are not enabled yet.".into(),
+        ));
+    }
+    let now = http::now_ms() / 1000;
+    Ok(Some(Principal::Jwt(verify_jwt(&token, &ctx.cfg.jwt, now)?)))
+}

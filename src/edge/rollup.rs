@@ -1,0 +1,355 @@
+//! The `CampaignRollup` Durable Object and its client.
+//!
+//! One object per `(handle, campaignId, shard)` keeps the funnel counters in
+//! its own SQLite storage. Every event carries an id and is applied at most
+//! once (`applied` table), so retries never double-count. All statements of
+//! one `apply` run synchronously inside a single request, which Durable
+//! Objects commit atomically.
+
+use crate::core::error::ApiError;
+use crate::core::funnel::{shard_of, EventKind, HourRow, RollupEvent, Snapshot};
+use crate::core::ids::Handle;
+use crate::edge::http::ApiResult;
+use serde::Deserialize;
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, SqlStorage,
+    SqlStorageValue, State,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS applied (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+  dim TEXT NOT NULL, value TEXT NOT NULL,
+  clicks INTEGER NOT NULL DEFAULT 0, bot_clicks INTEGER NOT NULL DEFAULT 0,
+  conversions INTEGER NOT NULL DEFAULT 0, test_conversions INTEGER NOT NULL DEFAULT 0,
+  last_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (dim, value)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revenue (
+  dim TEXT NOT NULL, value TEXT NOT NULL, currency TEXT NOT NULL, cents INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (dim, value, currency)) WITHOUT ROWID;
+";
+
+#[durable_object]
+pub struct CampaignRollup {
+    sql: SqlStorage,
+}
+
+impl DurableObject for CampaignRollup {
+    fn new(state: State, _env: Env) -> Self {
+        let sql = state.storage().sql();
+        if let Err(e) = sql.exec(SCHEMA, None) {
+            worker::console_error!("rollup schema: {e}");
+        }
+        CampaignRollup { sql }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let path = req.path();
+        let result = match (req.method(), path.as_str()) {
+            (Method::Post, "/apply") => {
+                let events: Vec<RollupEvent> = req.json().await?;
+                self.handle_apply(&events).map(|n| json!({"applied": n}))
+            }
+            (Method::Get, "/snapshot") => self
+                .handle_snapshot()
+                .and_then(|s| Ok(serde_json::to_value(s)?)),
+            (Method::Get, "/series") => self.handle_series().map(|rows| json!(rows)),
+            (Method::Post, "/reset") => self.handle_reset().map(|_| json!({"reset": true})),
+            _ => return Response::error("not found", 404),
+        };
+        match result {
+            Ok(v) => Response::from_json(&v),
+            Err(e) => Response::error(e.to_string(), 500),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CounterRow {
+    dim: String,
+    value: String,
+    clicks: i64,
+    bot_clicks: i64,
+    conversions: i64,
+    test_conversions: i64,
+    last_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct RevenueRow {
+    dim: String,
+    value: String,
+    currency: String,
+    cents: i64,
+}
+
+fn v_s(s: &str) -> SqlStorageValue {
+    SqlStorageValue::String(s.to_string())
+}
+
+impl CampaignRollup {
+    fn handle_apply(&self, events: &[RollupEvent]) -> worker::Result<usize> {
+        let mut applied = 0;
+        for ev in events {
+            let cursor = self.sql.exec(
+                "INSERT INTO applied (id) VALUES (?) ON CONFLICT DO NOTHING",
+                vec![v_s(&ev.id)],
+            )?;
+            if cursor.rows_written() == 0 {
+                continue; // seen before: a retry
+            }
+            applied += 1;
+            let n = ev.count.max(1);
+            let (clicks, bots, conv, tests, last) = match ev.kind {
+                EventKind::Click => (n, if ev.bot { n } else { 0 }, 0, 0, ev.ts),
+                EventKind::Conversion => (0, 0, 1, 0, ev.ts),
+                EventKind::TestConversion => (0, 0, 0, 1, 0),
+            };
+            let hour = crate::core::time::hour_floor(ev.ts).to_string();
+            let mut rows: Vec<(&str, &str)> = vec![("total", "")];
+            if ev.kind != EventKind::TestConversion {
+                rows.push(("hour", &hour));
+                if let Some(d) = &ev.dims {
+                    rows.extend(d.rows());
+                }
+            }
+            for (dim, value) in &rows {
+                self.sql.exec(
+                    "INSERT INTO counters (dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dim, value) DO UPDATE SET \
+                     clicks = clicks + excluded.clicks, bot_clicks = bot_clicks + excluded.bot_clicks, \
+                     conversions = conversions + excluded.conversions, \
+                     test_conversions = test_conversions + excluded.test_conversions, \
+                     last_ms = max(last_ms, excluded.last_ms)",
+                    vec![
+                        v_s(dim),
+                        v_s(value),
+                        SqlStorageValue::Integer(clicks),
+                        SqlStorageValue::Integer(bots),
+                        SqlStorageValue::Integer(conv),
+                        SqlStorageValue::Integer(tests),
+                        SqlStorageValue::Integer(last),
+                    ],
+                )?;
+                if ev.kind == EventKind::Conversion && ev.value_cents > 0 {
+                    if let Some(cur) = &ev.currency {
+                        self.sql.exec(
+                            "INSERT INTO revenue (dim, value, currency, cents) VALUES (?, ?, ?, ?) \
+                             ON CONFLICT (dim, value, currency) DO UPDATE SET cents = cents + excluded.cents",
+                            vec![v_s(dim), v_s(value), v_s(cur), SqlStorageValue::Integer(ev.value_cents)],
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    fn read(&self, hours: bool) -> worker::Result<Snapshot> {
+        let cond = if hours {
+            "dim = 'hour'"
+        } else {
+            "dim != 'hour'"
+        };
+        let counters: Vec<CounterRow> = self
+            .sql
+            .exec(
+                &format!("SELECT dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms FROM counters WHERE {cond}"),
+                None,
+            )?
+            .to_array()?;
+        let revenue: Vec<RevenueRow> = self
+            .sql
+            .exec(
+                &format!("SELECT dim, value, currency, cents FROM revenue WHERE {cond}"),
+                None,
+            )?
+            .to_array()?;
+        let mut snap = Snapshot::default();
+        for r in counters {
+            let c = snap
+                .rows
+                .entry(r.dim)
+                .or_default()
+                .entry(r.value)
+                .or_default();
+            c.clicks = r.clicks;
+            c.bot_clicks = r.bot_clicks;
+            c.conversions = r.conversions;
+            c.test_conversions = r.test_conversions;
+            c.last_ms = r.last_ms;
+        }
+        for r in revenue {
+            let c = snap
+                .rows
+                .entry(r.dim)
+                .or_default()
+                .entry(r.value)
+                .or_default();
+            c.revenue.insert(r.currency, r.cents);
+        }
+        Ok(snap)
+    }
+
+    fn handle_snapshot(&self) -> worker::Result<Snapshot> {
+        self.read(false)
+    }
+
+    fn handle_series(&self) -> worker::Result<Vec<HourRow>> {
+        let snap = self.read(true)?;
+        Ok(snap
+            .rows
+            .get("hour")
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(h, c)| {
+                        h.parse::<i64>()
+                            .ok()
+                            .map(|hour| HourRow { hour, c: c.clone() })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn handle_reset(&self) -> worker::Result<()> {
+        self.sql.exec("DELETE FROM applied", None)?;
+        self.sql.exec("DELETE FROM counters", None)?;
+        self.sql.exec("DELETE FROM revenue", None)?;
+        Ok(())
+    }
+}
+
+// ---- client -------------------------------------------------------------
+
+fn object_name(h: &Handle, campaign: &str, shard: u32) -> String {
+    format!("{}/{}/{}", h.as_str(), campaign, shard)
+}
+
+async fn call(
+    env: &Env,
+    name: &str,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> ApiResult<Response> {
+    let stub = env.durable_object("ROLLUP")?.get_by_name(name)?;
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(b) = body {
+        init.with_body(Some(JsValue::from_str(&b)));
+    }
+    let req = Request::new_with_init(&format!("https://rollup{path}"), &init)?;
+    let resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() != 200 {
+        return Err(ApiError::Internal(format!(
+            "rollup {name}{path} answered {}",
+            resp.status_code()
+        )));
+    }
+    Ok(resp)
+}
+
+/// Apply events to a campaign's rollup shards. Idempotent per event id.
+pub async fn apply(
+    env: &Env,
+    h: &Handle,
+    campaign: &str,
+    shards: u32,
+    events: Vec<RollupEvent>,
+) -> ApiResult<()> {
+    let mut by_shard: Vec<Vec<RollupEvent>> = (0..shards.max(1)).map(|_| Vec::new()).collect();
+    for ev in events {
+        let k = shard_of(&ev.id, shards) as usize;
+        if let Some(bucket) = by_shard.get_mut(k) {
+            bucket.push(ev);
+        }
+    }
+    for (k, evs) in by_shard.into_iter().enumerate() {
+        for chunk in evs.chunks(500) {
+            let body =
+                serde_json::to_string(chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+            call(
+                env,
+                &object_name(h, campaign, k as u32),
+                Method::Post,
+                "/apply",
+                Some(body),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Apply with a few retries; the event id makes retries safe.
+pub async fn apply_retrying(
+    env: &Env,
+    h: &Handle,
+    campaign: &str,
+    shards: u32,
+    events: Vec<RollupEvent>,
+) -> ApiResult<()> {
+    let mut last = Ok(());
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
+        }
+        last = apply(env, h, campaign, shards, events.clone()).await;
+        if last.is_ok() {
+            return last;
+        }
+    }
+    last
+}
+
+/// The merged snapshot of all shards.
+pub async fn snapshot(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<Snapshot> {
+    let mut total = Snapshot::default();
+    for k in 0..shards.max(1) {
+        let mut resp = call(
+            env,
+            &object_name(h, campaign, k),
+            Method::Get,
+            "/snapshot",
+            None,
+        )
+        .await?;
+        let s: Snapshot = resp.json().await?;
+        total.merge(&s);
+    }
+    Ok(total)
+}
+
+pub async fn series(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<Vec<HourRow>> {
+    let mut rows = Vec::new();
+    for k in 0..shards.max(1) {
+        let mut resp = call(
+            env,
+            &object_name(h, campaign, k),
+            Method::Get,
+            "/series",
+            None,
+        )
+        .await?;
+        let mut r: Vec<HourRow> = resp.json().await?;
+        rows.append(&mut r);
+    }
+    Ok(rows)
+}
+
+pub async fn reset(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<()> {
+    for k in 0..shards.max(1) {
+        call(
+            env,
+            &object_name(h, campaign, k),
+            Method::Post,
+            "/reset",
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}

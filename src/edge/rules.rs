@@ -1,0 +1,246 @@
+//! `…/rules/{ruleId}`: personalization rules, and `POST …/rules/explain`.
+
+use crate::core::classify::Device;
+use crate::core::error::ApiError;
+use crate::core::ids::{Handle, RuleId};
+use crate::core::json::Obj;
+use crate::core::page::Page;
+use crate::core::redirect::country_of;
+use crate::core::rules::{explain as explain_rules, sort_rules, Outcome, Rule, Visitor};
+use crate::core::time::rfc3339;
+use crate::edge::campaigns::paginate;
+use crate::edge::db::{b, i, s};
+use crate::edge::http::{self, json_body, ApiResult, Query, MAX_BODY};
+use crate::edge::{cache, links, Ctx};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::rc::Rc;
+use worker::{Request, Response};
+
+#[derive(Debug, Clone, Deserialize)]
+struct RuleRow {
+    rule_id: String,
+    enabled: i64,
+    priority: i64,
+    when_json: String,
+    variant_id: String,
+    variant_url: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str =
+    "rule_id, enabled, priority, when_json, variant_id, variant_url, created_at, updated_at";
+
+impl RuleRow {
+    fn rule(&self) -> Option<Rule> {
+        Rule::from_stored(
+            &self.rule_id,
+            self.enabled != 0,
+            self.priority,
+            &self.when_json,
+            &self.variant_id,
+            self.variant_url.clone(),
+        )
+    }
+    fn to_json(&self) -> Value {
+        let mut v = self
+            .rule()
+            .map(|r| r.to_json())
+            .unwrap_or_else(|| json!({"ruleId": self.rule_id}));
+        if let Some(m) = v.as_object_mut() {
+            m.insert("createdAt".into(), json!(rfc3339(self.created_at)));
+            m.insert("updatedAt".into(), json!(rfc3339(self.updated_at)));
+        }
+        v
+    }
+}
+
+/// The handle's rules in evaluation order, through the isolate cache.
+pub async fn for_redirect(ctx: &Ctx, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule>>> {
+    if let Some(r) = cache::get_rules(h, now, ctx.cfg.cache_ttl_ms) {
+        return Ok(r);
+    }
+    let rows = ctx
+        .db
+        .all::<RuleRow>(
+            &format!("SELECT {COLUMNS} FROM rules WHERE handle = ?"),
+            &[s(h)],
+        )
+        .await?;
+    let mut rules: Vec<Rule> = rows.iter().filter_map(RuleRow::rule).collect();
+    sort_rules(&mut rules);
+    let rules = Rc::new(rules);
+    cache::put_rules(h, now, rules.clone());
+    Ok(rules)
+}
+
+pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResult<Response> {
+    let body = json_body(req, MAX_BODY).await?;
+    let rule = Rule::parse(id, &body, &ctx.cfg.own_hosts())?;
+    // Every campaign a rule names must belong to this handle.
+    if let Some(list) = &rule.when.campaign_in {
+        for c in list {
+            crate::edge::campaigns::load(ctx, &h, c).await?;
+        }
+    }
+    let existed = ctx
+        .db
+        .first::<RuleRow>(
+            &format!("SELECT {COLUMNS} FROM rules WHERE handle = ? AND rule_id = ?"),
+            &[s(h.as_str()), s(rule.rule_id.as_str())],
+        )
+        .await?
+        .is_some();
+    let now = http::now_ms();
+    ctx.db
+        .run(
+            "INSERT INTO rules (handle, rule_id, enabled, priority, when_json, variant_id, variant_url, created_at, updated_at) \
+             VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (handle, rule_id) DO UPDATE SET enabled = excluded.enabled, \
+             priority = excluded.priority, when_json = excluded.when_json, variant_id = excluded.variant_id, \
+             variant_url = excluded.variant_url, updated_at = excluded.updated_at",
+            &[
+                s(h.as_str()),
+                s(rule.rule_id.as_str()),
+                b(rule.enabled),
+                i(rule.priority),
+                s(&rule.when.to_json().to_string()),
+                s(&rule.variant.id),
+                s(rule.variant.destination_url.as_str()),
+                i(now),
+                i(now),
+            ],
+        )
+        .await?;
+    cache::invalidate();
+    let row = load(ctx, &h, rule.rule_id.as_str()).await?;
+    http::json(
+        if existed { 200 } else { 201 },
+        &json!({"rule": row.to_json()}),
+    )
+}
+
+async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<RuleRow> {
+    ctx.db
+        .first::<RuleRow>(
+            &format!("SELECT {COLUMNS} FROM rules WHERE handle = ? AND rule_id = ?"),
+            &[s(h.as_str()), s(id)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Rule".into()))
+}
+
+pub async fn get(ctx: &Ctx, h: Handle, id: RuleId) -> ApiResult<Response> {
+    http::ok(json!({"rule": load(ctx, &h, id.as_str()).await?.to_json()}))
+}
+
+pub async fn delete(ctx: &Ctx, h: Handle, id: RuleId) -> ApiResult<Response> {
+    let n = ctx
+        .db
+        .run(
+            "DELETE FROM rules WHERE handle = ? AND rule_id = ?",
+            &[s(h.as_str()), s(id.as_str())],
+        )
+        .await?;
+    if n == 0 {
+        return Err(ApiError::NotFound("Rule".into()));
+    }
+    cache::invalidate();
+    http::no_content()
+}
+
+/// Listed in evaluation order (priority descending, ruleId ascending).
+pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
+    let q = Query::of(req);
+    let page = Page::parse(q.get("limit"), q.get("cursor"))?;
+    let mut rows = ctx
+        .db
+        .all::<RuleRow>(
+            &format!("SELECT {COLUMNS} FROM rules WHERE handle = ?"),
+            &[s(h.as_str())],
+        )
+        .await?;
+    rows.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    // Cursor: position in evaluation order, keyed by "priority:ruleId".
+    let key = |r: &RuleRow| format!("{:020}:{}", 1_000_000_000i64 - r.priority, r.rule_id);
+    if let Some(after) = &page.after {
+        rows.retain(|r| key(r) > *after);
+    }
+    rows.truncate(page.limit as usize + 1);
+    let (items, next) = paginate(rows, page.limit, key);
+    http::ok(
+        json!({"rules": items.iter().map(RuleRow::to_json).collect::<Vec<_>>(), "nextCursor": next}),
+    )
+}
+
+/// Simulate a visitor: which rule fires, where they land, and why every
+/// other rule did not.
+pub async fn explain(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Response> {
+    let body = json_body(req, MAX_BODY).await?;
+    let o = Obj::new(&body);
+    o.only(&["slug", "country", "device", "source", "userAgent", "query"])?;
+    let slug = crate::core::ids::Slug::parse_field(o.req_str("slug")?, "slug")?;
+    let link = links::load(ctx, &h, slug.as_str())
+        .await?
+        .ok_or(ApiError::LinkNotFound)?;
+    let ua = o.str("userAgent")?.unwrap_or("");
+    let device = match o.str("device")? {
+        Some(d) => {
+            Device::parse(d).ok_or_else(|| o.err("device", "must be MOBILE, DESKTOP or TABLET"))?
+        }
+        None => crate::core::classify::classify_device(ua),
+    };
+    let country = match o.str("country")? {
+        Some(c) if crate::core::ids::is_country_code(c) => c.to_string(),
+        Some(_) => return Err(o.err("country", "must be an ISO 3166-1 alpha-2 code such as US")),
+        None => country_of(None),
+    };
+    let source = crate::core::classify::classify_source(o.str("source")?, None);
+    let rules = for_redirect(ctx, h.as_str(), http::now_ms()).await?;
+    let visitor = Visitor {
+        slug: slug.as_str(),
+        campaign_id: link.campaign_id.as_deref(),
+        device,
+        country: &country,
+        source: &source,
+    };
+    let outcomes = explain_rules(&rules, &visitor);
+    let fired = outcomes
+        .iter()
+        .find(|(_, o)| *o == Outcome::Fired)
+        .map(|(r, _)| *r);
+    let policy = link.policy();
+    let dest = fired.map_or(link.destination_url.as_str(), |r| {
+        r.variant.destination_url.as_str()
+    });
+    let ctx_param = policy
+        .append_context_param
+        .then_some((policy.context_param_name.as_str(), "clk_example"));
+    let final_url =
+        crate::core::dest::final_url(dest, o.str("query")?, policy.forward_query, ctx_param);
+    let reasons: Vec<Value> = outcomes
+        .iter()
+        .map(|(r, out)| {
+            let (status, reason) = match out {
+                Outcome::Fired => ("FIRED", "All conditions hold; highest in evaluation order.".to_string()),
+                Outcome::Disabled => ("SKIPPED", "The rule is disabled.".to_string()),
+                Outcome::Failed(c) => ("NO_MATCH", format!("Condition {} does not hold.", c.as_str())),
+                Outcome::Shadowed(by) => ("SHADOWED", format!("Matches, but rule '{by}' comes first.")),
+            };
+            json!({"ruleId": r.rule_id.as_str(), "priority": r.priority, "status": status,
+                   "failedCondition": match out { Outcome::Failed(c) => json!(c.as_str()), _ => Value::Null },
+                   "reason": reason})
+        })
+        .collect();
+    http::ok(json!({
+        "visitor": {"slug": slug.as_str(), "campaignId": link.campaign_id, "device": device.as_str(), "country": country, "source": source},
+        "ruleId": fired.map(|r| r.rule_id.as_str()),
+        "variant": fired.map(|r| json!({"id": r.variant.id, "destinationUrl": r.variant.destination_url.as_str()})),
+        "finalUrl": final_url,
+        "rules": reasons,
+    }))
+}
