@@ -1,0 +1,160 @@
+// Black-box test harness: every test file starts its own `wrangler dev`
+// (fresh local D1/DO/R2 state in a temp dir, a free port on 127.0.0.1, a
+// random JWT secret) and talks HTTP to it, the way a user does.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { mint } from '../../scripts/token.mjs';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'node_modules', '.bin');
+const ENV = {
+  ...process.env,
+  PATH: `${BIN}:${process.env.PATH}`,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
+
+export const UA = {
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  android:
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+  mac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  windows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0',
+  ipad: 'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  facebookPreview: 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)',
+  slackPreview: 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+};
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Start the Worker. `vars` become wrangler `--var` bindings (e.g. ROLLUP_SHARDS).
+ * Returns { base, secret, token(), api(), stop() }.
+ */
+export async function spawnApp({ vars = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-funnel-e2e-'));
+  const secret = randomBytes(24).toString('hex');
+  const port = await freePort();
+  execFileSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
+    cwd: ROOT,
+    env: ENV,
+    stdio: 'pipe',
+  });
+  const allVars = { JWT_SECRET: secret, ALLOW_HTTP_WEBHOOKS: '1', ...vars };
+  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', dir,
+    '--show-interactive-dev-session=false', '--live-reload=false'];
+  for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
+  const child = spawn(join(BIN, 'wrangler'), args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      stopProcess(child);
+      throw new Error(`wrangler dev did not become ready:\n${log}`);
+    }
+    await sleep(250);
+  }
+
+  const token = (handles = { demo: 'OWNER' }, opts = {}) => mint(secret, { handles, ...opts });
+  const ownerToken = token();
+
+  /** JSON API call. Returns { status, body, headers }. */
+  async function api(method, path, { body, token: tok = ownerToken, headers = {}, raw } = {}) {
+    const h = { ...headers };
+    if (tok) h.authorization = `Bearer ${tok}`;
+    let payload;
+    if (raw !== undefined) payload = raw;
+    else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      h['content-type'] ??= 'application/json';
+    }
+    const r = await fetch(base + path, { method, headers: h, body: payload, redirect: 'manual' });
+    const text = await r.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: r.status, body: json, text, headers: r.headers };
+  }
+
+  /** A visitor click. Never follows the redirect. */
+  async function click(path, { ua = UA.iphone, country, referer, method = 'GET', headers = {} } = {}) {
+    const h = { 'user-agent': ua, ...headers };
+    if (country) h['MF-CF-Blob'] = JSON.stringify({ country });
+    if (referer) h.referer = referer;
+    const r = await fetch(base + path, { method, headers: h, redirect: 'manual' });
+    await r.arrayBuffer();
+    return { status: r.status, location: r.headers.get('location'), headers: r.headers };
+  }
+
+  /** Poll until `fn()` returns a truthy value (clicks are recorded after the response). */
+  async function eventually(fn, { timeout = 15_000, interval = 100 } = {}) {
+    const end = Date.now() + timeout;
+    let last;
+    for (;;) {
+      last = await fn();
+      if (last) return last;
+      if (Date.now() > end) return last;
+      await sleep(interval);
+    }
+  }
+
+  function stop() {
+    stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  return { base, secret, dir, token, ownerToken, api, click, eventually, stop, log: () => log };
+}
+
+function stopProcess(child) {
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {}
+}
+
+/** The guide's steps 1–2: campaign `spring-launch` + link `spring-promo`. */
+export async function guideSetup(app, { status = 'ACTIVE' } = {}) {
+  const c = await app.api('POST', '/v2/handles/demo/campaigns', {
+    body: { campaignId: 'spring-launch', goalType: 'PRODUCT_SALE', status, primarySlug: 'spring-promo' },
+  });
+  const l = await app.api('PUT', '/v2/handles/demo/links/spring-promo', {
+    body: {
+      destinationUrl: 'https://shop.example.com/spring',
+      campaignId: 'spring-launch',
+      trackingPolicy: { mode: 'DIRECT', appendContextParam: true },
+    },
+  });
+  return { campaign: c, link: l };
+}
