@@ -50,6 +50,7 @@ $(WASM): $(SOURCES)
 .dev.vars:
 	@echo "JWT_SECRET=$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .dev.vars
 	@echo "ALLOW_HTTP_WEBHOOKS=1" >> .dev.vars
+	@echo "DEV_SIGN_IN=1" >> .dev.vars
 	@echo "created .dev.vars with a random development JWT_SECRET"
 
 ## Run locally: builds, applies D1 migrations to the local state in .wrangler/,

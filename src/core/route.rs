@@ -36,6 +36,8 @@ impl Method {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Healthz,
+    /// Local development only (`DEV_SIGN_IN`): a JWT for the dashboard's one-click sign-in.
+    DevToken,
     Redirect(Handle, Slug),
     DetailPage(Handle, Slug),
     Mcp,
@@ -139,6 +141,10 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
         ["healthz"] => match method {
             Get | Head => m(None, Need::PUBLIC, Ok(Route::Healthz)),
             _ => na("GET, HEAD"),
+        },
+        ["v2", "dev", "token"] => match method {
+            Post => m(None, Need::PUBLIC, Ok(Route::DevToken)),
+            _ => na("POST"),
         },
         ["mcp"] => match method {
             Post => m(None, Need::PUBLIC, Ok(Route::Mcp)),

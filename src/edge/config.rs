@@ -12,6 +12,8 @@ pub struct Config {
     /// pointing here would loop.
     pub own_hosts: Vec<String>,
     pub allow_http_webhooks: bool,
+    /// Local development: enables `POST /v2/dev/token` (never set in production).
+    pub dev_sign_in: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -19,6 +21,10 @@ fn var(env: &Env, name: &str) -> Option<String> {
         .ok()
         .map(|v| v.to_string())
         .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+}
+
+fn flag(env: &Env, name: &str) -> bool {
+    var(env, name).is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 impl Config {
@@ -47,8 +53,8 @@ impl Config {
                 .unwrap_or(5000i64)
                 .clamp(0, 60_000),
             own_hosts,
-            allow_http_webhooks: var(env, "ALLOW_HTTP_WEBHOOKS")
-                .is_some_and(|v| !v.is_empty() && v != "0" && v != "false"),
+            allow_http_webhooks: flag(env, "ALLOW_HTTP_WEBHOOKS"),
+            dev_sign_in: flag(env, "DEV_SIGN_IN"),
         }
     }
 

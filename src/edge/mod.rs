@@ -89,6 +89,7 @@ async fn handle(mut req: Request, env: Env, wctx: Context) -> ApiResult<Response
     let c = &ctx;
     match route {
         Route::Healthz => http::ok(serde_json::json!({"ok": true})),
+        Route::DevToken => dev_token(c, &mut req).await,
         Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),
         Route::CampaignCreate(h) => campaigns::create(c, &mut req, h).await,
         Route::CampaignList(h) => campaigns::list(c, &req, h).await,
@@ -138,4 +139,24 @@ async fn principal(ctx: &Ctx, req: &Request) -> ApiResult<Option<Principal>> {
     }
     let now = http::now_ms() / 1000;
     Ok(Some(Principal::Jwt(verify_jwt(&token, &ctx.cfg.jwt, now)?)))
+}
+
+/// `POST /v2/dev/token` `{handle?, role?}`: only when `DEV_SIGN_IN` is set
+/// (`make dev` writes it into `.dev.vars`); otherwise the route does not exist.
+async fn dev_token(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
+    use crate::core::auth::{sign_jwt, Role};
+    if !ctx.cfg.dev_sign_in {
+        return Err(ApiError::NotFound("Route".into()));
+    }
+    let body = http::read_body(req, http::MAX_BODY).await?;
+    let m = if body.iter().all(|b| b.is_ascii_whitespace()) { Default::default() } else { crate::core::json::parse_object(&body)? };
+    let o = crate::core::json::Obj::new(&m);
+    o.only(&["handle", "role"])?;
+    let handle = crate::core::ids::Handle::parse(o.str("handle")?.unwrap_or("demo"))
+        .ok_or_else(|| ApiError::field("handle", "must be a valid handle"))?;
+    let role = Role::parse(o.str("role")?.unwrap_or("OWNER")).ok_or_else(|| ApiError::field("role", "must be VIEWER, CREATOR, ADMIN or OWNER"))?;
+    let now = http::now_ms() / 1000;
+    let payload = serde_json::json!({"sub": "dev-user", "iat": now, "exp": now + 8 * 3600, "handles": {handle.as_str(): role.as_str()}});
+    let token = sign_jwt(&payload, &ctx.cfg.jwt.secret);
+    http::ok(serde_json::json!({"token": token, "handle": handle.as_str(), "role": role.as_str(), "expiresIn": 8 * 3600}))
 }

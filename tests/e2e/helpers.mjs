@@ -61,7 +61,7 @@ export async function spawnApp({ vars = {} } = {}) {
     env: ENV,
     stdio: 'pipe',
   });
-  const allVars = { JWT_SECRET: secret, ALLOW_HTTP_WEBHOOKS: '1', ...vars };
+  const allVars = { JWT_SECRET: secret, ALLOW_HTTP_WEBHOOKS: '1', DEV_SIGN_IN: '1', ...vars };
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', dir,
     '--show-interactive-dev-session=false', '--live-reload=false'];
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
