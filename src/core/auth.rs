@@ -97,6 +97,17 @@ pub fn is_grantable_scope(s: &str) -> bool {
             .any(|sc| sc.as_str() == s || (s.ends_with(".*") && sc.family() == &s[..s.len() - 2]))
 }
 
+/// The lowest JWT role that may hold a scope (a PAT never exceeds its
+/// creator's role): the minimum role of the routes the scope opens.
+pub fn scope_min_role(granted: &str) -> Role {
+    let family = granted.split('.').next().unwrap_or("");
+    match (granted, family) {
+        ("*", _) | (_, "webhooks") => Role::Admin,
+        (_, "campaigns" | "links") if granted.ends_with(".read") => Role::Viewer,
+        _ => Role::Creator,
+    }
+}
+
 pub fn scope_granted(granted: &[String], need: Scope) -> bool {
     granted.iter().any(|g| {
         g == "*" || g == need.as_str() || (g.ends_with(".*") && &g[..g.len() - 2] == need.family())
@@ -460,6 +471,17 @@ mod tests {
             authorize(Some(&pat(&["*"])), "demo", Need::jwt(Role::Creator)).is_err(),
             "PAT cannot mint PAT"
         );
+    }
+
+    #[test]
+    fn scope_roles() {
+        assert_eq!(scope_min_role("campaigns.read"), Role::Viewer);
+        assert_eq!(scope_min_role("links.read"), Role::Viewer);
+        assert_eq!(scope_min_role("campaigns.*"), Role::Creator);
+        assert_eq!(scope_min_role("analytics.read"), Role::Creator);
+        assert_eq!(scope_min_role("pages.write"), Role::Creator);
+        assert_eq!(scope_min_role("webhooks.read"), Role::Admin);
+        assert_eq!(scope_min_role("*"), Role::Admin);
     }
 
     #[test]

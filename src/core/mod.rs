@@ -15,4 +15,6 @@ pub mod page;
 pub mod redirect;
 pub mod route;
 pub mod rules;
+pub mod structure;
 pub mod time;
+pub mod token;

@@ -45,6 +45,16 @@ impl Db {
         Ok(self.stmt(sql, args)?.first::<T>(None).await?)
     }
 
+    /// One column of the first row.
+    pub async fn value<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+        column: &str,
+    ) -> ApiResult<Option<T>> {
+        Ok(self.stmt(sql, args)?.first::<T>(Some(column)).await?)
+    }
+
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> ApiResult<Vec<T>> {
         Ok(self.stmt(sql, args)?.all().await?.results::<T>()?)
     }

@@ -11,9 +11,12 @@ mod conversions;
 mod db;
 mod http;
 mod links;
+mod mcp;
+mod pages;
 mod redirect;
 pub mod rollup;
 mod rules;
+mod tokens;
 
 use crate::core::auth::{authorize, verify_jwt, Principal};
 use crate::core::error::ApiError;
@@ -85,8 +88,16 @@ async fn handle(mut req: Request, env: Env, wctx: Context) -> ApiResult<Response
         ctx.principal = principal(&ctx, &req).await?;
         authorize(ctx.principal.as_ref(), handle.as_str(), matched.need)?;
     }
+    if let Ok(Route::Mcp) = &matched.route {
+        ctx.principal = principal(&ctx, &req).await?;
+    }
     let route = matched.route?;
-    let c = &ctx;
+    dispatch(&ctx, req, route).await
+}
+
+/// Call the one handler of a matched, authorized route. Also used by the MCP
+/// endpoint, whose tools are their REST twins.
+pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResult<Response> {
     match route {
         Route::Healthz => http::ok(serde_json::json!({"ok": true})),
         Route::DevToken => dev_token(c, &mut req).await,
@@ -109,33 +120,31 @@ async fn handle(mut req: Request, env: Env, wctx: Context) -> ApiResult<Response
         Route::RuleExplain(h) => rules::explain(c, &mut req, h).await,
         Route::ConversionCreate(h) => conversions::create(c, &mut req, h).await,
         Route::Analytics(h) => analytics::get(c, &req, h).await,
-        Route::DetailPage(..)
-        | Route::Mcp
-        | Route::TokenCreate(_)
-        | Route::TokenList(_)
-        | Route::TokenDelete(..)
-        | Route::WebhookCreate(_)
+        Route::TokenCreate(h) => tokens::create(c, &mut req, h).await,
+        Route::TokenList(h) => tokens::list(c, &req, h).await,
+        Route::TokenDelete(h, id) => tokens::delete(c, h, id).await,
+        Route::StructurePut(h, id) => pages::put(c, &mut req, h, id).await,
+        Route::StructureGet(h, id) => pages::get(c, &req, h, id).await,
+        Route::StructurePublish(h, id) => pages::publish(c, h, id).await,
+        Route::DetailPage(h, s) => pages::detail_page(c, &req, h, s).await,
+        Route::Mcp => mcp::handle(c, &mut req).await,
+        Route::WebhookCreate(_)
         | Route::WebhookList(_)
         | Route::WebhookGet(..)
         | Route::WebhookDelete(..)
-        | Route::WebhookDeliveries(..)
-        | Route::StructurePut(..)
-        | Route::StructureGet(..)
-        | Route::StructurePublish(..) => Err(ApiError::NotFound("Route".into())),
+        | Route::WebhookDeliveries(..) => Err(ApiError::NotFound("Route".into())),
     }
 }
 
 /// The caller, from `Authorization: Bearer …`. A PAT (`pat_…`) is looked up by
 /// its hash; anything else must be a valid JWT. A bad credential is 401 even
 /// on routes that would also accept no credential.
-async fn principal(ctx: &Ctx, req: &Request) -> ApiResult<Option<Principal>> {
+pub(crate) async fn principal(ctx: &Ctx, req: &Request) -> ApiResult<Option<Principal>> {
     let Some(token) = http::bearer(req) else {
         return Ok(None);
     };
     if token.starts_with("pat_") {
-        return Err(ApiError::Unauthorized(
-            "Personal access tokens are not enabled yet.".into(),
-        ));
+        return Ok(Some(tokens::authenticate(ctx, &token).await?));
     }
     let now = http::now_ms() / 1000;
     Ok(Some(Principal::Jwt(verify_jwt(&token, &ctx.cfg.jwt, now)?)))
@@ -149,14 +158,21 @@ async fn dev_token(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
         return Err(ApiError::NotFound("Route".into()));
     }
     let body = http::read_body(req, http::MAX_BODY).await?;
-    let m = if body.iter().all(|b| b.is_ascii_whitespace()) { Default::default() } else { crate::core::json::parse_object(&body)? };
+    let m = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        Default::default()
+    } else {
+        crate::core::json::parse_object(&body)?
+    };
     let o = crate::core::json::Obj::new(&m);
     o.only(&["handle", "role"])?;
     let handle = crate::core::ids::Handle::parse(o.str("handle")?.unwrap_or("demo"))
         .ok_or_else(|| ApiError::field("handle", "must be a valid handle"))?;
-    let role = Role::parse(o.str("role")?.unwrap_or("OWNER")).ok_or_else(|| ApiError::field("role", "must be VIEWER, CREATOR, ADMIN or OWNER"))?;
+    let role = Role::parse(o.str("role")?.unwrap_or("OWNER"))
+        .ok_or_else(|| ApiError::field("role", "must be VIEWER, CREATOR, ADMIN or OWNER"))?;
     let now = http::now_ms() / 1000;
     let payload = serde_json::json!({"sub": "dev-user", "iat": now, "exp": now + 8 * 3600, "handles": {handle.as_str(): role.as_str()}});
     let token = sign_jwt(&payload, &ctx.cfg.jwt.secret);
-    http::ok(serde_json::json!({"token": token, "handle": handle.as_str(), "role": role.as_str(), "expiresIn": 8 * 3600}))
+    http::ok(
+        serde_json::json!({"token": token, "handle": handle.as_str(), "role": role.as_str(), "expiresIn": 8 * 3600}),
+    )
 }

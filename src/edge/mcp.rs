@@ -1,0 +1,397 @@
+//! `POST /mcp`: the Model Context Protocol over streamable HTTP (JSON-RPC 2.0,
+//! answered as `application/json`). Each tool is its REST twin: the call is
+//! turned into the same method + path + body, resolved by the same route
+//! table, authorized by the same `authorize` with the caller's PAT, and run by
+//! the same handler. A tool therefore needs exactly the scope its REST route
+//! needs, and failures come back as `isError` results carrying the API's
+//! error envelope.
+
+use crate::core::auth::{authorize, Principal};
+use crate::core::error::ApiError;
+use crate::core::route::{resolve, Method, NoRoute};
+use crate::edge::http::{self, read_body, ApiResult, MAX_BODY};
+use crate::edge::Ctx;
+use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use url::form_urlencoded::byte_serialize;
+use wasm_bindgen::JsValue;
+use worker::{Headers, Request, RequestInit, Response};
+
+const PROTOCOL_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+fn rpc_error(id: &Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+fn rpc_result(id: &Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+pub async fn handle(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
+    let Some(Principal::Pat { .. }) = &ctx.principal else {
+        return Err(match ctx.principal {
+            None => ApiError::Unauthorized(
+                "The MCP endpoint needs a personal access token: Authorization: Bearer pat_…."
+                    .into(),
+            ),
+            Some(_) => ApiError::Forbidden,
+        });
+    };
+    let bytes = read_body(req, MAX_BODY).await?;
+    let msg: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return http::json(400, &rpc_error(&Value::Null, -32700, "Parse error")),
+    };
+    let replies = match msg {
+        Value::Array(items) if !items.is_empty() => {
+            let mut out = Vec::new();
+            for m in items {
+                if let Some(r) = one(ctx, m).await {
+                    out.push(r);
+                }
+            }
+            if out.is_empty() {
+                None
+            } else {
+                Some(Value::Array(out))
+            }
+        }
+        m => one(ctx, m).await,
+    };
+    match replies {
+        Some(v) => http::ok(v),
+        // Only notifications / responses: 202 with no body (streamable HTTP).
+        None => Ok(http::respond(202, Headers::new(), Vec::new())),
+    }
+}
+
+/// Handle one JSON-RPC message; `None` for notifications.
+async fn one(ctx: &Ctx, m: Value) -> Option<Value> {
+    let Value::Object(m) = m else {
+        return Some(rpc_error(&Value::Null, -32600, "Invalid Request"));
+    };
+    let id = m.get("id").cloned();
+    let method = m.get("method").and_then(Value::as_str);
+    if m.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Some(rpc_error(
+            &id.unwrap_or(Value::Null),
+            -32600,
+            "Invalid Request: jsonrpc must be \"2.0\"",
+        ));
+    }
+    let (Some(id), Some(method)) = (id, method) else {
+        return None; // a notification (e.g. notifications/initialized) or a response
+    };
+    let params = m.get("params").cloned().unwrap_or(Value::Null);
+    Some(match method {
+        "initialize" => {
+            let asked = params
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let version = PROTOCOL_VERSIONS
+                .iter()
+                .find(|v| **v == asked)
+                .copied()
+                .unwrap_or(PROTOCOL_VERSIONS[1]);
+            rpc_result(
+                &id,
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {"tools": {"listChanged": false}},
+                    "serverInfo": {"name": "edge-funnel", "version": env!("CARGO_PKG_VERSION")},
+                    "instructions": "Manage edge-funnel campaigns, links, funnels and campaign detail structures for the handle of your personal access token. Each tool needs the scope of its REST twin."
+                }),
+            )
+        }
+        "ping" => rpc_result(&id, json!({})),
+        "tools/list" => rpc_result(&id, json!({"tools": tools()})),
+        "tools/call" => {
+            let name = params.get("name").and_then(Value::as_str).unwrap_or("");
+            let args = params
+                .get("arguments")
+                .cloned()
+                .unwrap_or(Value::Object(Map::new()));
+            match call_tool(ctx, name, args).await {
+                Ok(result) => rpc_result(&id, result),
+                Err(ToolError::Unknown) => rpc_error(
+                    &id,
+                    -32602,
+                    &format!(
+                        "Unknown tool: {}",
+                        name.chars().take(64).collect::<String>()
+                    ),
+                ),
+                Err(ToolError::Api(e)) => rpc_result(&id, tool_error(&e.to_json())),
+            }
+        }
+        _ => rpc_error(&id, -32601, "Method not found"),
+    })
+}
+
+fn tool_error(envelope: &Value) -> Value {
+    json!({"content": [{"type": "text", "text": envelope.to_string()}], "structuredContent": envelope, "isError": true})
+}
+
+enum ToolError {
+    Unknown,
+    Api(ApiError),
+}
+
+impl From<ApiError> for ToolError {
+    fn from(e: ApiError) -> Self {
+        ToolError::Api(e)
+    }
+}
+
+fn seg(v: &Value, key: &str) -> Result<String, ToolError> {
+    match v.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(byte_serialize(s.as_bytes()).collect()),
+        _ => Err(ToolError::Api(ApiError::field(
+            key,
+            "is required and must be a string",
+        ))),
+    }
+}
+
+fn without(args: &Value, keys: &[&str]) -> Value {
+    let mut m = args.as_object().cloned().unwrap_or_default();
+    for k in keys {
+        m.remove(*k);
+    }
+    Value::Object(m)
+}
+
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let q: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .map(|v| format!("{k}={}", byte_serialize(v.as_bytes()).collect::<String>()))
+        })
+        .collect();
+    if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    }
+}
+
+fn opt(args: &Value, key: &str) -> Option<String> {
+    match args.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolError> {
+    if !args.is_object() {
+        return Err(ApiError::field("arguments", "must be an object").into());
+    }
+    let own = match &ctx.principal {
+        Some(Principal::Pat { handle, .. }) => handle.clone(),
+        _ => return Err(ApiError::Forbidden.into()),
+    };
+    let h = match args.get("handle") {
+        None | Some(Value::Null) => own,
+        Some(_) => seg(&args, "handle")?,
+    };
+    let (method, path, body) = match name {
+        "campaign_list" => (
+            Method::Get,
+            format!(
+                "/v2/handles/{h}/campaigns{}",
+                query(&[
+                    ("status", opt(&args, "status")),
+                    ("limit", opt(&args, "limit")),
+                    ("cursor", opt(&args, "cursor"))
+                ])
+            ),
+            None,
+        ),
+        "campaign_create" => (
+            Method::Post,
+            format!("/v2/handles/{h}/campaigns"),
+            Some(without(&args, &["handle"])),
+        ),
+        "campaign_health" => (
+            Method::Get,
+            format!(
+                "/v2/handles/{h}/campaigns/{}/health",
+                seg(&args, "campaignId")?
+            ),
+            None,
+        ),
+        "funnel_get" => (
+            Method::Get,
+            format!(
+                "/v2/handles/{h}/analytics{}",
+                query(&[
+                    ("funnel", Some("true".into())),
+                    ("campaignId", opt(&args, "campaignId"))
+                ])
+            ),
+            None,
+        ),
+        "link_upsert" => (
+            Method::Put,
+            format!("/v2/handles/{h}/links/{}", seg(&args, "slug")?),
+            Some(without(&args, &["handle", "slug"])),
+        ),
+        "campaign_structure_get" => (
+            Method::Get,
+            format!(
+                "/v2/public/handles/{h}/site-structure/campaigns/{}{}",
+                seg(&args, "campaignId")?,
+                query(&[("version", opt(&args, "version"))])
+            ),
+            None,
+        ),
+        "campaign_structure_upsert" => (
+            Method::Put,
+            format!(
+                "/v2/public/handles/{h}/site-structure/campaigns/{}",
+                seg(&args, "campaignId")?
+            ),
+            Some(without(&args, &["handle", "campaignId"])),
+        ),
+        "campaign_structure_publish" => (
+            Method::Post,
+            format!(
+                "/v2/public/handles/{h}/site-structure/campaigns/{}/publish",
+                seg(&args, "campaignId")?
+            ),
+            None,
+        ),
+        _ => return Err(ToolError::Unknown),
+    };
+    let (status, value) = run_twin(ctx, method, &path, body).await?;
+    if (200..300).contains(&status) {
+        Ok(
+            json!({"content": [{"type": "text", "text": value.to_string()}], "structuredContent": value, "isError": false}),
+        )
+    } else {
+        Ok(tool_error(&value))
+    }
+}
+
+/// Resolve, authorize and run the REST twin of a tool call.
+async fn run_twin(
+    ctx: &Ctx,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(u16, Value), ToolError> {
+    let matched = match resolve(method, path.split('?').next().unwrap_or(path)) {
+        Ok(m) => m,
+        Err(NoRoute::NotFound | NoRoute::MethodNotAllowed(_)) => {
+            return Err(ApiError::NotFound("Resource".into()).into())
+        }
+    };
+    if let Some(handle) = &matched.handle {
+        authorize(ctx.principal.as_ref(), handle.as_str(), matched.need)?;
+    }
+    let route = matched.route?;
+    let mut init = RequestInit::new();
+    let wm = match method {
+        Method::Get => worker::Method::Get,
+        Method::Post => worker::Method::Post,
+        Method::Put => worker::Method::Put,
+        Method::Patch => worker::Method::Patch,
+        Method::Delete => worker::Method::Delete,
+        _ => worker::Method::Get,
+    };
+    init.with_method(wm);
+    if let Some(b) = body {
+        let headers = Headers::new();
+        headers
+            .set("content-type", "application/json")
+            .map_err(ApiError::from)?;
+        init.with_headers(headers);
+        init.with_body(Some(JsValue::from_str(&b.to_string())));
+    }
+    let req = Request::new_with_init(&format!("https://mcp.internal{path}"), &init)
+        .map_err(ApiError::from)?;
+    // Boxed: dispatch → mcp → dispatch is a recursive async call.
+    let fut: Pin<Box<dyn Future<Output = ApiResult<Response>> + '_>> =
+        Box::pin(crate::edge::dispatch(ctx, req, route));
+    let mut resp = match fut.await {
+        Ok(r) => r,
+        Err(e) => return Ok((e.status(), e.to_json())),
+    };
+    let status = resp.status_code();
+    let text = resp.text().await.map_err(ApiError::from)?;
+    let value = if text.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&text).unwrap_or(json!({"text": text}))
+    };
+    Ok((status, value))
+}
+
+fn tools() -> Value {
+    let handle =
+        json!({"type": "string", "description": "Handle (defaults to the token's handle)"});
+    let campaign_id = json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$"});
+    json!([
+        {
+            "name": "campaign_list",
+            "description": "List campaigns of the handle (scope campaigns.read).",
+            "inputSchema": {"type": "object", "properties": {
+                "handle": handle, "status": {"type": "string", "enum": ["DRAFT", "ACTIVE", "PAUSED"]},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100}, "cursor": {"type": "string"}}}
+        },
+        {
+            "name": "campaign_create",
+            "description": "Create a campaign (scope campaigns.write). Returns the campaign and quickStart steps.",
+            "inputSchema": {"type": "object", "required": ["goalType"], "properties": {
+                "handle": handle, "campaignId": campaign_id, "name": {"type": "string", "maxLength": 120},
+                "goalType": {"type": "string", "enum": ["PRODUCT_SALE", "LEAD_CAPTURE", "NEWSLETTER", "AFFILIATE_CLICKOUT", "APP_INSTALL"]},
+                "status": {"type": "string", "enum": ["DRAFT", "ACTIVE"]}, "trackingPreset": {"type": "string"},
+                "conversionEventType": {"type": "string"}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "primarySlug": {"type": "string"}}}
+        },
+        {
+            "name": "campaign_health",
+            "description": "Readiness checks of a campaign (scope campaigns.read).",
+            "inputSchema": {"type": "object", "required": ["campaignId"], "properties": {"handle": handle, "campaignId": campaign_id}}
+        },
+        {
+            "name": "funnel_get",
+            "description": "Funnel metrics of one campaign, or the aggregate over all campaigns (scope analytics.read).",
+            "inputSchema": {"type": "object", "properties": {"handle": handle, "campaignId": campaign_id}}
+        },
+        {
+            "name": "link_upsert",
+            "description": "Create or replace a short link /{handle}/{slug} (scope links.write).",
+            "inputSchema": {"type": "object", "required": ["slug", "destinationUrl"], "properties": {
+                "handle": handle, "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
+                "destinationUrl": {"type": "string", "format": "uri"}, "campaignId": campaign_id,
+                "trackingPolicy": {"type": "object", "properties": {
+                    "mode": {"type": "string", "enum": ["DIRECT", "AGGREGATE_ONLY", "OFF"]},
+                    "appendContextParam": {"type": "boolean"}, "contextParamName": {"type": "string"},
+                    "forwardQuery": {"type": "boolean"}}}}}
+        },
+        {
+            "name": "campaign_structure_get",
+            "description": "Fetch the campaign detail structure, latest or a given version (scope pages.read).",
+            "inputSchema": {"type": "object", "required": ["campaignId"], "properties": {
+                "handle": handle, "campaignId": campaign_id, "version": {"type": "integer", "minimum": 1}}}
+        },
+        {
+            "name": "campaign_structure_upsert",
+            "description": "Store a new version of the campaign detail structure (scope pages.write). Returns {version, key}.",
+            "inputSchema": {"type": "object", "required": ["campaignId", "page", "schema"], "properties": {
+                "handle": handle, "campaignId": campaign_id,
+                "page": {"type": "object", "required": ["slug", "title"], "properties": {"slug": {"type": "string"}, "title": {"type": "string"}}},
+                "schema": {"type": "object"}}}
+        },
+        {
+            "name": "campaign_structure_publish",
+            "description": "Publish the latest structure version as FREE_WITH_LOGIN and set the campaign's detailsPageSlug (scope pages.write).",
+            "inputSchema": {"type": "object", "required": ["campaignId"], "properties": {"handle": handle, "campaignId": campaign_id}}
+        }
+    ])
+}
