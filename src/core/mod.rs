@@ -18,3 +18,4 @@ pub mod rules;
 pub mod structure;
 pub mod time;
 pub mod token;
+pub mod webhook;

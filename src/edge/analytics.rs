@@ -15,7 +15,7 @@ use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::conversions::{conversion_event, ConversionRow};
 use crate::edge::db::{i, s};
 use crate::edge::http::{self, ApiResult, Query};
-use crate::edge::{links, rollup, Ctx};
+use crate::edge::{links, rollup, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
@@ -178,7 +178,7 @@ pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response>
         tracked_clicks: t.clicks,
         last_seen_ms: t.last_ms,
         test_conversions: t.test_conversions,
-        conversion_webhooks: 0,
+        conversion_webhooks: webhooks::conversion_subscriptions(ctx, &h).await?,
     };
     http::ok(report(&facts))
 }

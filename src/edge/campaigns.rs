@@ -5,9 +5,10 @@ use crate::core::error::ApiError;
 use crate::core::ids::{CampaignId, Handle};
 use crate::core::page::{encode_cursor, Page};
 use crate::core::time::rfc3339;
+use crate::core::webhook::EventType;
 use crate::edge::db::{i, oi, os, s};
 use crate::edge::http::{self, json_body, ApiResult, Query, MAX_BODY};
-use crate::edge::{cache, Ctx};
+use crate::edge::{cache, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
@@ -102,6 +103,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
     }
     cache::invalidate();
     let row = load(ctx, &h, id.as_str()).await?;
+    if new.status == Status::Active {
+        webhooks::emit(ctx, &h, EventType::CampaignActivated, row.to_json()).await;
+    }
     http::created(json!({"campaign": row.to_json(), "quickStart": quick_start()}))
 }
 
@@ -214,5 +218,14 @@ pub async fn patch(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> A
         });
     }
     cache::invalidate();
-    http::ok(json!({"campaign": load(ctx, &h, id.as_str()).await?.to_json()}))
+    let row = load(ctx, &h, id.as_str()).await?;
+    let event = match (from == to, to) {
+        (false, Status::Active) => Some(EventType::CampaignActivated),
+        (false, Status::Paused) => Some(EventType::CampaignPaused),
+        _ => None,
+    };
+    if let Some(ev) = event {
+        webhooks::emit(ctx, &h, ev, row.to_json()).await;
+    }
+    http::ok(json!({"campaign": row.to_json()}))
 }

@@ -14,6 +14,8 @@ pub struct Config {
     pub allow_http_webhooks: bool,
     /// Local development: enables `POST /v2/dev/token` (never set in production).
     pub dev_sign_in: bool,
+    /// First webhook retry delay (seconds); doubles per try.
+    pub webhook_retry_base_secs: u32,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -55,6 +57,10 @@ impl Config {
             own_hosts,
             allow_http_webhooks: flag(env, "ALLOW_HTTP_WEBHOOKS"),
             dev_sign_in: flag(env, "DEV_SIGN_IN"),
+            webhook_retry_base_secs: var(env, "WEBHOOK_RETRY_BASE_SECS")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(60u32)
+                .min(3600),
         }
     }
 

@@ -10,17 +10,17 @@ use crate::core::error::ApiError;
 use crate::core::funnel::{cents_to_f64, Dims, EventKind, RollupEvent};
 use crate::core::ids::{random_hex, CampaignId, Handle};
 use crate::core::time::rfc3339;
+use crate::core::webhook::EventType;
 use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::db::{b, changes, i, oi, os, s};
 use crate::edge::http::{self, json_body, log_event, ApiResult, MAX_BODY};
-use crate::edge::{rollup, Ctx};
+use crate::edge::{rollup, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ClickRow {
-    pub click_id: String,
     pub campaign_id: String,
     pub slug: String,
     pub rule_id: Option<String>,
@@ -263,6 +263,12 @@ async fn record(
             &format!("{h} {conversion_id}: {e}"),
         );
     }
+    let kind = if test {
+        EventType::ConversionTested
+    } else {
+        EventType::ConversionCreated
+    };
+    webhooks::emit(ctx, h, kind, response["conversion"].clone()).await;
     http::created(response)
 }
 

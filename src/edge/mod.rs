@@ -17,6 +17,7 @@ mod redirect;
 pub mod rollup;
 mod rules;
 mod tokens;
+mod webhooks;
 
 use crate::core::auth::{authorize, verify_jwt, Principal};
 use crate::core::error::ApiError;
@@ -40,6 +41,15 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+#[event(queue)]
+async fn queue(
+    batch: worker::MessageBatch<webhooks::Delivery>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    webhooks::consume(batch, env).await
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     Ok(match handle(req, env, wctx).await {
@@ -53,7 +63,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     })
 }
 
-async fn handle(mut req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
+async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
     let method = Method::parse(req.method().as_ref());
     let path = req.path();
     let matched = match resolve(method, &path) {
@@ -128,11 +138,11 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::StructurePublish(h, id) => pages::publish(c, h, id).await,
         Route::DetailPage(h, s) => pages::detail_page(c, &req, h, s).await,
         Route::Mcp => mcp::handle(c, &mut req).await,
-        Route::WebhookCreate(_)
-        | Route::WebhookList(_)
-        | Route::WebhookGet(..)
-        | Route::WebhookDelete(..)
-        | Route::WebhookDeliveries(..) => Err(ApiError::NotFound("Route".into())),
+        Route::WebhookCreate(h) => webhooks::create(c, &mut req, h).await,
+        Route::WebhookList(h) => webhooks::list(c, &req, h).await,
+        Route::WebhookGet(h, id) => webhooks::get(c, h, id).await,
+        Route::WebhookDelete(h, id) => webhooks::delete(c, h, id).await,
+        Route::WebhookDeliveries(h, id) => webhooks::deliveries(c, &req, h, id).await,
     }
 }
 
