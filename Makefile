@@ -22,7 +22,7 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help tools dev test test-unit test-e2e build token dry-run bench fmt clean
+.PHONY: help tools browser dev test test-unit test-e2e test-browser build token dry-run bench fmt clean
 
 help:
 	@echo "make dev    — build and run everything locally on 127.0.0.1:$(PORT)"
@@ -35,6 +35,10 @@ tools: node_modules/.installed
 	@rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
 	@worker-build --version 2>/dev/null | grep -q "$(WORKER_BUILD_VERSION)" || cargo install worker-build --version =$(WORKER_BUILD_VERSION) --locked
+
+## Headless Chromium for the dashboard's browser test (Debian package; never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -69,13 +73,16 @@ test-unit:
 test-e2e: build
 	node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 
+test-browser: build browser
+	node --test --test-concurrency=1 --test-reporter=spec tests/browser/
+
 dry-run: build
 	@rm -rf build/dry-run
 	wrangler deploy --dry-run --outdir build/dry-run
 	@ls -l build/dry-run
 
 ## Everything CI runs.
-test: tools test-unit test-e2e dry-run
+test: tools test-unit test-e2e test-browser dry-run
 
 bench: build
 	cargo bench --bench redirect

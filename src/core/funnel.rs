@@ -386,8 +386,10 @@ pub fn timeseries(
         buckets.insert(t, Counters::default());
         t += step;
     }
+    // Rows are hourly; a bucket counts every row inside it, so the first bucket
+    // is whole even when `from` is not on a bucket boundary.
     for r in rows {
-        if r.hour >= from && r.hour < to {
+        if r.hour >= start && r.hour < to {
             let b = r.hour.div_euclid(step) * step;
             if let Some(c) = buckets.get_mut(&b) {
                 c.add(&r.c);
@@ -517,6 +519,9 @@ mod tests {
         assert_eq!(s.len(), 4);
         assert_eq!(s[1]["clicks"], 0);
         assert_eq!(s[2]["qualifiedClicks"], 2);
+        // `from` in the middle of the first bucket still counts the whole bucket
+        let mid = timeseries(&rows, HOUR_MS / 2, 4 * HOUR_MS, Interval::Hour, "USD");
+        assert_eq!(mid[0]["clicks"], 2);
         let d = timeseries(&rows, 0, DAY_MS, Interval::Day, "USD");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0]["clicks"], 5);

@@ -1,0 +1,284 @@
+// Browser test of the campaign dashboard (static/app/), the guide's "UI path":
+// sign in, create a campaign, associate a link, health check, activate,
+// clicks arrive, test conversion, the funnel chart shows the numbers.
+// Starts its own `wrangler dev` (spawnApp) and a headless Chromium.
+//
+//   cd /work/main && PATH=$PWD/node_modules/.bin:$PATH node --test tests/browser/dashboard.test.mjs
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { spawnApp, UA, ROOT } from '../e2e/helpers.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const CAMPAIGN = 'spring-launch';
+const SLUG = 'spring-promo';
+
+let app;
+let context;
+let page;
+let userDataDir;
+const consoleErrors = [];
+const clickIds = [];
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  app = await spawnApp();
+  userDataDir = mkdtempSync(join(tmpdir(), 'edge-funnel-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 900 },
+    deviceScaleFactor: 1,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`console.error: ${m.text()} (${m.location()?.url ?? ''})`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  app?.stop();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+/** Click Refresh until the funnel chart's aria-label matches `re`. */
+async function refreshUntilFunnel(re, timeout = 20_000) {
+  const chart = page.locator('#funnel-chart svg[role="img"]');
+  const end = Date.now() + timeout;
+  let label = '';
+  for (;;) {
+    label = (await chart.getAttribute('aria-label').catch(() => '')) || '';
+    if (re.test(label)) return label;
+    if (Date.now() > end) assert.fail(`funnel never matched ${re}; last aria-label: "${label}"`);
+    await page.locator('#refresh-btn').click();
+    await page.locator('#refresh-btn:not([disabled])').waitFor();
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Full-page screenshot once the status toast has faded. */
+async function shot(p, name) {
+  await p.locator('#toast.show').waitFor({ state: 'detached', timeout: 8_000 }).catch(() => {});
+  await p.waitForTimeout(250);
+  await p.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+}
+
+const stageValue = (stage) => page.locator(`#funnel-chart [data-stage="${stage}"]`).getAttribute('data-value');
+
+describe('campaign dashboard (UI path)', () => {
+  test('serves the dashboard and signs in with the dev button', async () => {
+    const res = await page.goto(`${app.base}/app/`);
+    assert.equal(res.status(), 200);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const dev = page.getByRole('button', { name: 'Dev sign-in (demo)' });
+    await dev.waitFor({ state: 'visible' });
+    await dev.click();
+    await page.getByRole('heading', { name: 'Campaigns', level: 1 }).waitFor();
+    assert.equal(await page.locator('#handle-select').inputValue(), 'demo');
+    assert.equal(await page.locator('#role-chip').textContent(), 'OWNER');
+    await page.getByText('No campaigns yet.').waitFor();
+    const token = await page.evaluate(() => sessionStorage.getItem('edge-funnel.token'));
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'token kept in sessionStorage');
+    await shot(page, 'dashboard-empty-1280.png');
+  });
+
+  test('creates a campaign; the goal type shows its default preset and event type', async () => {
+    const form = page.locator('#new-campaign');
+    await form.waitFor({ state: 'visible' }); // opened automatically when there are none
+    const goal = form.getByLabel('Goal type');
+    const preset = form.getByLabel('Tracking preset');
+    const event = form.getByLabel('Conversion event type');
+    await goal.selectOption('LEAD_CAPTURE');
+    assert.equal(await preset.inputValue(), 'ga4_lead');
+    assert.equal(await event.inputValue(), 'lead');
+    await goal.selectOption('AFFILIATE_CLICKOUT');
+    assert.equal(await preset.inputValue(), 'custom_webhook');
+    assert.equal(await event.inputValue(), 'affiliate_click');
+    await goal.selectOption('PRODUCT_SALE');
+    assert.equal(await preset.inputValue(), 'ga4_purchase');
+    assert.equal(await event.inputValue(), 'purchase');
+    assert.match(await goal.locator('option:checked').textContent(), /ga4_purchase \/ purchase/);
+    await form.getByLabel('Name (optional)').fill('Spring launch');
+    await form.getByLabel('Campaign ID (optional)').fill(CAMPAIGN);
+    await form.getByRole('button', { name: 'Create campaign' }).click();
+
+    await page.waitForURL(`**/app/#/campaigns/${CAMPAIGN}`);
+    await page.getByRole('heading', { name: 'Spring launch', level: 1 }).waitFor();
+    const main = page.locator('#view');
+    await main.getByText(`Campaign ${CAMPAIGN} created`).waitFor();
+    await main.getByText('Share the short URL in your campaign channel.').waitFor();
+    assert.equal((await page.locator('#campaign-status').textContent()).trim(), 'DRAFT');
+    const api = await app.api('GET', `/v2/handles/demo/campaigns/${CAMPAIGN}`);
+    assert.equal(api.body.campaign.trackingPreset, 'ga4_purchase');
+    assert.equal(api.body.campaign.conversionEventType, 'purchase');
+    assert.equal(api.body.campaign.status, 'DRAFT');
+  });
+
+  test('associates a link with the campaign (and makes it the primary link)', async () => {
+    const form = page.locator('#campaign-link-form');
+    await form.getByLabel('Slug').fill(SLUG);
+    await form.getByLabel('Destination URL').fill('https://shop.example.com/spring');
+    assert.equal(await form.getByLabel('Tracking mode').inputValue(), 'DIRECT');
+    assert.equal(await form.getByLabel('Append context (click-id) parameter').isChecked(), true);
+    assert.equal(await form.getByLabel("Make this the campaign's primary link").isChecked(), true);
+    await form.getByRole('button', { name: 'Save link' }).click();
+    const item = page.locator(`#links-card li[data-slug="${SLUG}"]`);
+    await item.waitFor();
+    assert.equal(await item.locator('.short-url a').textContent(), `${app.base}/demo/${SLUG}`);
+    await item.getByText('PRIMARY').waitFor();
+    await page.locator('.meta-row').getByText(SLUG).waitFor();
+    const l = await app.api('GET', `/v2/handles/demo/links/${SLUG}`);
+    assert.equal(l.body.link.campaignId, CAMPAIGN);
+    assert.equal(l.body.link.trackingPolicy.appendContextParam, true);
+    // Copy button (clipboard API or the execCommand fallback) reports back.
+    await item.getByRole('button', { name: /Copy short URL/ }).click();
+    await item.getByRole('button', { name: /Copy short URL/ }).filter({ hasText: /Copied|Copy failed/ }).waitFor();
+  });
+
+  test('runs the health check: every check has a badge', async () => {
+    await page.getByRole('button', { name: 'Run health check' }).click();
+    await page.locator('#readiness').waitFor();
+    const checks = page.locator('#health-card li[data-check]');
+    const names = await checks.evaluateAll((els) => els.map((e) => e.dataset.check));
+    assert.deepEqual(names.slice(0, 3), ['tracking_preset', 'conversion_event_type', 'primary_link']);
+    for (const li of await checks.all()) {
+      assert.match((await li.locator('.badge').textContent()).trim(), /^(PASS|WARN|FAIL)$/);
+    }
+    assert.equal(await page.locator('#health-card li[data-check="primary_link"]').getAttribute('data-status'), 'PASS');
+    assert.equal(await page.locator('#health-card li[data-check="campaign_status"]').getAttribute('data-status'), 'WARN');
+  });
+
+  test('activates the campaign', async () => {
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.locator('#campaign-status', { hasText: 'ACTIVE' }).waitFor();
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+    // The health check re-runs: status now passes.
+    await page.locator('#health-card li[data-check="campaign_status"][data-status="PASS"]').waitFor();
+    const api = await app.api('GET', `/v2/handles/demo/campaigns/${CAMPAIGN}`);
+    assert.equal(api.body.campaign.status, 'ACTIVE');
+  });
+
+  test('clicks from three devices show up in the funnel chart', async () => {
+    for (const ua of [UA.iphone, UA.mac, UA.ipad]) {
+      const r = await app.click(`/demo/${SLUG}`, { ua });
+      assert.equal(r.status, 302);
+      const m = /[?&]ctx=(clk_[a-z2-7]+)/.exec(r.location);
+      assert.ok(m, `context parameter on ${r.location}`);
+      clickIds.push(m[1]);
+    }
+    const label = await refreshUntilFunnel(/3 clicks/);
+    assert.match(label, /3 clicks \(0 bots\), 3 qualified clicks, 0 conversions, revenue \$0\.00/);
+    assert.equal(await stageValue('clicks'), '3');
+    assert.equal(await stageValue('qualified'), '3');
+    assert.equal(await stageValue('conversions'), '0');
+    // Breakdown charts and the time series picked them up too.
+    const device = await page.locator('#bd-device svg').getAttribute('aria-label');
+    assert.match(device, /mobile 1/i);
+    assert.match(device, /desktop 1/i);
+    assert.match(device, /tablet 1/i);
+    assert.match(await page.locator('#bd-source svg').getAttribute('aria-label'), /direct 3/);
+    await page.locator('#series-chart svg[aria-label*="3 clicks"]').waitFor();
+  });
+
+  test('records a test conversion (counted apart, not as revenue)', async () => {
+    const card = page.locator('#test-card');
+    assert.equal(await card.getByLabel('Event type').inputValue(), 'purchase');
+    await card.getByLabel('Value (optional)').fill('99.99');
+    await card.getByLabel('Currency (optional)').fill('USD');
+    await card.getByLabel('Metadata JSON (optional)').fill('{"orderId": "12345", "items": 3}');
+    await card.getByRole('button', { name: 'Send test conversion' }).click();
+    await card.getByText('Test conversion recorded').waitFor();
+    const label = await refreshUntilFunnel(/1 test conversion\b/);
+    assert.match(label, /3 clicks .* 0 conversions, revenue \$0\.00, 1 test conversion\./);
+    await page.locator('#health-card li[data-check="test_conversion"][data-status="PASS"]').waitFor();
+  });
+
+  test('a real conversion (posted by the shop) moves conversions and revenue', async () => {
+    const r = await app.api('POST', '/v2/handles/demo/conversions', {
+      body: { clickId: clickIds[0], eventType: 'purchase', value: 49.99, orderId: 'order-1' },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const label = await refreshUntilFunnel(/1 conversion,/);
+    assert.match(label, /3 clicks \(0 bots\), 3 qualified clicks, 1 conversion, revenue \$49\.99, 1 test conversion\./);
+    assert.equal(await stageValue('conversions'), '1');
+    assert.equal(await stageValue('revenue'), '49.99');
+    assert.match(await page.locator('#funnel-chart').textContent(), /\$49\.99/);
+    assert.match(await page.locator('#funnel-kpis [data-kpi="conversions"]').textContent(), /33\.3% rate/);
+    // The confidence figure is explained in words.
+    assert.match(await page.locator('#confidence-explain').textContent(), /Confidence \d+\/100 .*95% Wilson interval/);
+    await page.getByRole('button', { name: 'Run health check' }).click();
+    await page.locator('#readiness', { hasText: 'READY' }).waitFor();
+    await page.locator('#health-card li[data-check="click_seen"][data-status="PASS"]').waitFor();
+  });
+
+  test('screenshots at 1280 px and 390 px; no horizontal overflow on a phone', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForTimeout(200);
+    await shot(page, 'dashboard-campaign-1280.png');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300); // charts redraw at the new width
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone viewport`);
+    assert.match(await page.locator('#funnel-chart svg').getAttribute('width'), /^\d+$/);
+    assert.ok(Number(await page.locator('#funnel-chart svg').getAttribute('width')) <= 390);
+    await shot(page, 'dashboard-campaign-390.png');
+    await page.goto(`${app.base}/app/#/campaigns`);
+    await page.locator(`li[data-campaign-id="${CAMPAIGN}"]`).waitFor();
+    await page.locator(`li[data-campaign-id="${CAMPAIGN}"] dd`, { hasText: '$49.99' }).waitFor();
+    await shot(page, 'dashboard-campaigns-390.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForTimeout(200);
+    await shot(page, 'dashboard-campaigns-1280.png');
+  });
+
+  test('no console errors during the flow', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  test("API errors are shown with the envelope's message", async () => {
+    // Failed requests log "Failed to load resource" in the console by design,
+    // so this runs in its own tab, outside the console assertion above.
+    const p2 = await context.newPage();
+    const pageErrors = [];
+    p2.on('pageerror', (e) => pageErrors.push(e.message));
+    await p2.goto(`${app.base}/app/#/campaigns`); // sessionStorage is per tab: sign in again
+    // …with the keyboard only: Tab to the dev button, press Enter.
+    await p2.getByRole('button', { name: 'Dev sign-in (demo)' }).waitFor();
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'dev-sign-in'; i++) {
+      await p2.keyboard.press('Tab');
+      focused = await p2.evaluate(() => document.activeElement?.id || '');
+    }
+    assert.equal(focused, 'dev-sign-in', 'the dev sign-in button is reachable with Tab');
+    await p2.keyboard.press('Enter');
+    await p2.getByRole('heading', { name: 'Campaigns', level: 1 }).waitFor();
+    await p2.getByRole('button', { name: 'New campaign' }).click();
+    const form = p2.locator('#new-campaign');
+    await form.getByLabel('Campaign ID (optional)').fill(CAMPAIGN);
+    await form.getByRole('button', { name: 'Create campaign' }).click();
+    const alert = form.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /campaign_conflict/);
+    await form.getByLabel('Campaign ID (optional)').fill('Bad ID');
+    await form.getByRole('button', { name: 'Create campaign' }).click();
+    await form.getByRole('alert', { hasText: 'invalid_campaign_id' }).waitFor();
+    // Routes that may not exist in this build yet still render gracefully.
+    for (const [hash, id] of [['#/tokens', '#tokens-card'], ['#/webhooks', '#webhooks-card']]) {
+      await p2.goto(`${app.base}/app/${hash}`);
+      const box = p2.locator(id);
+      await box.locator('table, .empty, [role="alert"]').first().waitFor();
+    }
+    await shot(p2, 'dashboard-webhooks-1280.png');
+    assert.deepEqual(pageErrors, []);
+    await p2.close();
+  });
+});
