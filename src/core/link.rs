@@ -125,6 +125,16 @@ impl NewLink {
             Some(m) => TrackingPolicy::parse(m)?,
             None => TrackingPolicy::default(),
         };
+        if tracking_policy.mode == TrackingMode::AggregateOnly
+            && tracking_policy.append_context_param
+        {
+            // AGGREGATE_ONLY keeps no per-click record: a click id could never
+            // be attributed, and handing one out would defeat the privacy mode.
+            return Err(ApiError::field(
+                "trackingPolicy.appendContextParam",
+                "cannot be true with mode AGGREGATE_ONLY (no per-click record exists to attribute a conversion to)",
+            ));
+        }
         Ok(NewLink {
             destination_url,
             campaign_id,
@@ -207,6 +217,11 @@ mod tests {
                 r#"{"destinationUrl":"https://e.com","trackingPolicy":[]}"#,
                 "invalid_field",
                 "policy array",
+            ),
+            (
+                r#"{"destinationUrl":"https://e.com","trackingPolicy":{"mode":"AGGREGATE_ONLY","appendContextParam":true}}"#,
+                "invalid_field",
+                "aggregate-only with a context param",
             ),
         ];
         for (body, code, why) in cases {

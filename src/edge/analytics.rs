@@ -206,6 +206,7 @@ struct AggregateRow {
     source: String,
     bot: i64,
     clicks: i64,
+    last_ts: i64,
 }
 
 const PAGE: i64 = 2000;
@@ -259,7 +260,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
     let aggs = ctx
         .db
         .all::<AggregateRow>(
-            "SELECT hour, slug, rule_id, country, device, source, bot, clicks FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
+            "SELECT hour, slug, rule_id, country, device, source, bot, clicks, last_ts FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
             &[s(h.as_str()), s(id.as_str())],
         )
         .await?;
@@ -274,7 +275,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
                     r.hour, r.slug, r.rule_id, r.country, r.device, r.source, r.bot
                 ),
                 kind: EventKind::Click,
-                ts: r.hour,
+                ts: r.last_ts.max(r.hour),
                 bot: r.bot != 0,
                 dims: Some(Dims {
                     source: r.source,

@@ -265,12 +265,13 @@ impl Recording {
             s(f.device.as_str()),
             s(&f.source),
             b(f.bot_reason.is_some()),
+            i(self.ts),
         ];
         Self::retry(|| {
             self.db.run(
-                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks) \
-                 VALUES (?,?,?,?,?,?,?,?,?,1) ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
-                 DO UPDATE SET clicks = clicks + 1",
+                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
+                 VALUES (?,?,?,?,?,?,?,?,?,1,?) ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
+                 DO UPDATE SET clicks = clicks + 1, last_ts = max(last_ts, excluded.last_ts)",
                 &args,
             )
         })

@@ -1,0 +1,603 @@
+// Issue 3: the funnel. The guide's steps 3–6 end to end, campaign status vs.
+// tracking, bots, conversion idempotency, tracking modes, currencies, time
+// series and the analytics error cases. Every number asserted here is the
+// exact number the test itself sent.
+// (The 2000-click no-loss test is funnel-load.test.mjs; sharded rollups are
+// funnel-shards.test.mjs.)
+import { test as nodeTest, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnApp, guideSetup, UA } from './helpers.mjs';
+
+let app;
+before(async () => {
+  app = await spawnApp();
+});
+after(() => app?.stop());
+
+/** wrangler dev reloads the Worker when a file under build/ or static/ changes (e.g. another
+ * engineer rebuilding); requests in flight then are cut or replayed. Say so when a test fails. */
+const reloads = () => (app.log().match(/Reloading local server/g) ?? []).length;
+function test(name, fn) {
+  nodeTest(name, async (t) => {
+    const r0 = reloads();
+    try {
+      await fn(t);
+    } catch (e) {
+      if (reloads() > r0) e.message += '\n[note: wrangler dev reloaded the Worker during this test; in-flight clicks may have been cut or replayed]';
+      throw e;
+    }
+  });
+}
+
+const H = '/v2/handles/demo';
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** SPEC §5: round(100 × max(0, 1 − (hi − lo) / (2p))) with the 95 % Wilson interval. */
+function wilsonConfidence(conversions, qualified) {
+  if (conversions <= 0 || qualified <= 0) return 0;
+  const n = qualified;
+  const p = Math.min(1, conversions / n);
+  const z = 1.959963984540054;
+  const z2 = z * z;
+  const denom = 1 + z2 / n;
+  const center = (p + z2 / (2 * n)) / denom;
+  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  const lo = center - half;
+  const hi = center + half;
+  return Math.round(100 * Math.max(0, 1 - (hi - lo) / (2 * p)));
+}
+const rate = (c, q) => (q > 0 ? Math.round((c / q) * 10_000) / 10_000 : 0);
+
+async function funnel(id) {
+  const r = await app.api('GET', `${H}/analytics?funnel=true&campaignId=${id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.funnel.length, 1);
+  return r.body.funnel[0];
+}
+
+async function groupBy(id, dim) {
+  const r = await app.api('GET', `${H}/analytics?groupBy=${dim}&campaignId=${id}`);
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+/** Wait until the funnel shows at least `n` clicks, give stragglers a moment, return the settled funnel. */
+async function settleClicks(id, n, { timeout = 20_000 } = {}) {
+  await app.eventually(async () => (await funnel(id)).clicks >= n, { timeout });
+  await sleep(300);
+  return funnel(id);
+}
+
+async function createCampaign(campaignId, extra = {}) {
+  const r = await app.api('POST', `${H}/campaigns`, { body: { campaignId, goalType: 'PRODUCT_SALE', status: 'ACTIVE', ...extra } });
+  assert.equal(r.status, 201, r.text);
+  return r.body.campaign;
+}
+
+async function putLink(slug, campaignId, trackingPolicy = { mode: 'DIRECT', appendContextParam: true }) {
+  const r = await app.api('PUT', `${H}/links/${slug}`, {
+    body: { destinationUrl: `https://shop.example.com/${slug}`, campaignId, trackingPolicy },
+  });
+  assert.equal(r.status, 201, r.text);
+  return r.body.link;
+}
+
+/** Click and return the click id from the Location's `ctx` parameter. */
+async function clickId(path, opts) {
+  const r = await app.click(path, opts);
+  assert.equal(r.status, 302);
+  const id = new URL(r.location).searchParams.get('ctx');
+  assert.match(id, /^clk_[a-z2-7]{24}$/, r.location);
+  return id;
+}
+
+function convert(body, headers = {}) {
+  return app.api('POST', `${H}/conversions`, { body, headers });
+}
+
+/** The funnel without its timestamp: what a rebuild must reproduce number for number. */
+const numbers = ({ lastSeenAt, ...rest }) => rest;
+
+describe('funnel (issue 3)', () => {
+  test("1. the guide's full flow: campaign → link → clicks → health → test conversion → live conversion → exact funnel", async () => {
+    // Steps 1–2.
+    const { campaign, link } = await guideSetup(app);
+    assert.equal(campaign.status, 201, campaign.text);
+    assert.equal(link.status, 201, link.text);
+
+    // Health before any click: READY (nothing fails), but click_seen / test_conversion warn.
+    const h0 = await app.api('GET', `${H}/campaigns/spring-launch/health`);
+    assert.equal(h0.status, 200);
+    assert.equal(h0.body.readiness, 'READY');
+    assert.deepEqual(
+      h0.body.checks.map((c) => [c.name, c.status]),
+      [
+        ['tracking_preset', 'PASS'],
+        ['conversion_event_type', 'PASS'],
+        ['primary_link', 'PASS'],
+        ['campaign_status', 'PASS'],
+        ['click_seen', 'WARN'],
+        ['test_conversion', 'WARN'],
+        ['webhook', 'PASS'],
+      ],
+    );
+
+    // Step 5: visitors. [ua, country, query, referer] → expected (device, source).
+    const visits = [
+      ['iphone', 'US', '?utm_source=email'], //   mobile:email  ← converts
+      ['iphone', 'US', '?utm_source=email'], //   mobile:email
+      ['android', 'GB', '?utm_source=social'], // mobile:social
+      ['mac', 'US', '?utm_source=email'], //      desktop:email
+      ['windows', 'DE', ''], //                   desktop:direct
+      ['ipad', 'GB', '?utm_source=social'], //    tablet:social
+      ['windows', 'US', '', 'https://www.google.com/'], // desktop:search
+      ['android', 'DE', '?utm_source=email'], //  mobile:email
+    ];
+    const ids = [];
+    for (const [ua, country, q, referer] of visits) {
+      ids.push(await clickId(`/demo/spring-promo${q}`, { ua: UA[ua], country, referer }));
+    }
+    assert.equal(new Set(ids).size, visits.length, 'one fresh click id per visit');
+    const N = visits.length;
+    await settleClicks('spring-launch', N);
+
+    // Step 3: health is READY and has seen the clicks.
+    const h = await app.api('GET', `${H}/campaigns/spring-launch/health`);
+    assert.equal(h.status, 200);
+    assert.equal(h.body.campaignId, 'spring-launch');
+    assert.equal(h.body.readiness, 'READY');
+    assert.deepEqual(h.body.checks.slice(0, 3), [
+      { name: 'tracking_preset', status: 'PASS', detail: "Using tracking preset 'ga4_purchase'." },
+      { name: 'conversion_event_type', status: 'PASS', detail: "Using event type 'purchase'." },
+      { name: 'primary_link', status: 'PASS', detail: 'Primary link configured: spring-promo' },
+    ]);
+    const byName = Object.fromEntries(h.body.checks.map((c) => [c.name, c]));
+    assert.equal(byName.click_seen.status, 'PASS');
+    assert.equal(byName.campaign_status.status, 'PASS');
+
+    // Step 4: the guide's test conversion, verbatim.
+    const t = await app.api('POST', `${H}/campaigns/spring-launch/test-conversion`, {
+      body: { eventType: 'purchase', value: 99.99, currency: 'USD', metadata: { orderId: '12345', items: 3 } },
+    });
+    assert.equal(t.status, 201, t.text);
+    assert.equal(t.body.conversion.metadata.test, true);
+    assert.equal(t.body.conversion.metadata.orderId, '12345');
+    assert.equal(t.body.conversion.value, 99.99);
+    let f = await funnel('spring-launch');
+    assert.equal(f.testConversions, 1);
+    assert.equal(f.conversions, 0);
+    assert.equal(f.revenue, 0, 'a test conversion never counts as revenue');
+    assert.deepEqual(f.revenueByCurrency, {});
+    const h2 = await app.api('GET', `${H}/campaigns/spring-launch/health`);
+    assert.equal(h2.body.checks.find((c) => c.name === 'test_conversion').status, 'PASS');
+
+    // A real conversion from the click id the destination received.
+    const c = await convert({ clickId: ids[0], eventType: 'purchase', value: 120.5, currency: 'USD', orderId: 'spring-order-1' });
+    assert.equal(c.status, 201, c.text);
+    const conv = c.body.conversion;
+    assert.match(conv.conversionId, /^cnv_/);
+    assert.equal(conv.campaignId, 'spring-launch');
+    assert.equal(conv.clickId, ids[0]);
+    assert.equal(conv.attributed, true);
+    assert.equal(conv.attribution.slug, 'spring-promo');
+    assert.equal(conv.attribution.segment, 'mobile:email');
+    assert.equal(conv.attribution.source, 'email');
+    assert.equal(conv.attribution.country, 'US');
+    assert.equal(conv.eventType, 'purchase');
+    assert.equal(conv.value, 120.5);
+    assert.equal(conv.currency, 'USD');
+
+    // Step 6: the funnel, number for number.
+    f = await funnel('spring-launch');
+    assert.match(f.lastSeenAt, ISO_MS);
+    const e = (key, value, clicks, conversions = 0, revenue = 0) => ({
+      [key]: value, count: clicks, clicks, qualifiedClicks: clicks, conversions, revenue,
+    });
+    assert.deepEqual(numbers(f), {
+      campaignId: 'spring-launch',
+      clicks: N,
+      botClicks: 0,
+      qualifiedClicks: N,
+      conversions: 1,
+      revenue: 120.5,
+      currency: 'USD',
+      revenueByCurrency: { USD: 120.5 },
+      testConversions: 1,
+      conversionRate: rate(1, N),
+      confidence: wilsonConfidence(1, N),
+      breakdown: {
+        source: [e('source', 'email', 4, 1, 120.5), e('source', 'social', 2), e('source', 'direct', 1), e('source', 'search', 1)],
+        country: [e('country', 'US', 4, 1, 120.5), e('country', 'DE', 2), e('country', 'GB', 2)],
+        device: [e('device', 'mobile', 4, 1, 120.5), e('device', 'desktop', 3), e('device', 'tablet', 1)],
+      },
+    });
+
+    // groupBy=segment: the attributed conversion sits under mobile:email.
+    const s = (segment, clicks, conversions = 0, revenue = 0) => ({
+      segment, clicks, qualifiedClicks: clicks, conversions, revenue, conversionRate: rate(conversions, clicks),
+    });
+    assert.deepEqual(await groupBy('spring-launch', 'segment'), {
+      campaignId: 'spring-launch',
+      groupBy: 'segment',
+      currency: 'USD',
+      segments: [
+        s('mobile:email', 3, 1, 120.5),
+        s('desktop:direct', 1),
+        s('desktop:email', 1),
+        s('desktop:search', 1),
+        s('mobile:social', 1),
+        s('tablet:social', 1),
+      ],
+    });
+
+    // Without campaignId: the aggregate (only this campaign exists so far) and its funnel.
+    const all = await app.api('GET', `${H}/analytics?funnel=true`);
+    assert.equal(all.status, 200, all.text);
+    assert.equal(all.body.truncated, false);
+    assert.deepEqual(all.body.funnel, [f]);
+    assert.equal(all.body.aggregate.campaigns, 1);
+    assert.equal(all.body.aggregate.clicks, N);
+    assert.equal(all.body.aggregate.qualifiedClicks, N);
+    assert.equal(all.body.aggregate.conversions, 1);
+    assert.equal(all.body.aggregate.revenue, 120.5);
+    assert.equal(all.body.aggregate.testConversions, 1);
+  });
+
+  test('2a. a PAUSED campaign still redirects but records no clicks and refuses live conversions; test conversions work', async () => {
+    await createCampaign('pause-cmp');
+    await putLink('pause-link', 'pause-cmp');
+    const live = await clickId('/demo/pause-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    await clickId('/demo/pause-link', { ua: UA.mac, country: 'GB' });
+    const before = await settleClicks('pause-cmp', 2);
+    assert.equal(before.clicks, 2);
+
+    const p = await app.api('PATCH', `${H}/campaigns/pause-cmp`, { body: { status: 'PAUSED' } });
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.body.campaign.status, 'PAUSED');
+
+    for (const ua of [UA.iphone, UA.android, UA.windows]) {
+      const r = await app.click('/demo/pause-link?utm_source=social', { ua, country: 'DE' });
+      assert.equal(r.status, 302, 'a paused campaign still redirects');
+      assert.match(r.location, /^https:\/\/shop\.example\.com\/pause-link\?/);
+    }
+    await sleep(1500);
+    assert.deepEqual(await funnel('pause-cmp'), before, 'nothing changed while paused (its data stays)');
+
+    for (const body of [
+      { clickId: live, eventType: 'purchase', value: 5 },
+      { campaignId: 'pause-cmp', eventType: 'purchase', value: 5 },
+    ]) {
+      const r = await convert(body);
+      assert.deepEqual([r.status, r.body?.error?.code], [409, 'campaign_not_tracking'], r.text);
+    }
+    const t = await app.api('POST', `${H}/campaigns/pause-cmp/test-conversion`, { body: { eventType: 'purchase', value: 1 } });
+    assert.equal(t.status, 201, t.text);
+    const after = await funnel('pause-cmp');
+    assert.deepEqual(
+      [after.clicks, after.conversions, after.revenue, after.testConversions],
+      [2, 0, 0, 1],
+    );
+    const h = await app.api('GET', `${H}/campaigns/pause-cmp/health`);
+    assert.equal(h.body.checks.find((c) => c.name === 'campaign_status').status, 'WARN');
+
+    // Resumed: tracking picks up again on top of the kept data.
+    assert.equal((await app.api('PATCH', `${H}/campaigns/pause-cmp`, { body: { status: 'ACTIVE' } })).status, 200);
+    await clickId('/demo/pause-link', { ua: UA.iphone, country: 'US' });
+    assert.equal((await settleClicks('pause-cmp', 3)).clicks, 3);
+  });
+
+  test('2b. a DRAFT campaign records nothing', async () => {
+    await createCampaign('draft-cmp', { status: 'DRAFT' });
+    await putLink('draft-link', 'draft-cmp');
+    for (const ua of [UA.iphone, UA.mac]) {
+      const r = await app.click('/demo/draft-link?utm_source=email', { ua, country: 'US' });
+      assert.equal(r.status, 302);
+    }
+    const head = await app.click('/demo/draft-link', { method: 'HEAD' });
+    assert.equal(head.status, 302);
+    await sleep(1500);
+    const f = await funnel('draft-cmp');
+    assert.deepEqual(
+      [f.clicks, f.botClicks, f.qualifiedClicks, f.conversions, f.revenue, f.testConversions, f.lastSeenAt],
+      [0, 0, 0, 0, 0, 0, null],
+    );
+    assert.deepEqual(f.breakdown, { source: [], country: [], device: [] });
+    const r = await convert({ campaignId: 'draft-cmp', eventType: 'purchase', value: 3 });
+    assert.deepEqual([r.status, r.body?.error?.code], [409, 'campaign_not_tracking'], r.text);
+    const t = await app.api('POST', `${H}/campaigns/draft-cmp/test-conversion`, { body: { eventType: 'purchase' } });
+    assert.equal(t.status, 201, t.text);
+    const g = await funnel('draft-cmp');
+    assert.deepEqual([g.clicks, g.conversions, g.testConversions], [0, 0, 1]);
+    const h = await app.api('GET', `${H}/campaigns/draft-cmp/health`);
+    const byName = Object.fromEntries(h.body.checks.map((c) => [c.name, c.status]));
+    assert.deepEqual([byName.campaign_status, byName.click_seen], ['WARN', 'WARN']);
+  });
+
+  test('3. bots: preview fetchers and HEAD requests count in clicks and botClicks, never in qualifiedClicks', async () => {
+    await createCampaign('bot-cmp');
+    await putLink('bot-link', 'bot-cmp');
+    const clicks = [
+      { ua: UA.iphone }, // human, mobile
+      { ua: UA.mac }, // human, desktop
+      { ua: UA.facebookPreview }, // bot (user_agent), desktop
+      { ua: UA.slackPreview }, // bot (user_agent), desktop
+      { ua: UA.iphone, method: 'HEAD' }, // bot (head_request), mobile
+    ];
+    for (const c of clicks) {
+      const r = await app.click('/demo/bot-link', { country: 'US', ...c });
+      assert.equal(r.status, 302, 'bots are redirected too (previews must work)');
+    }
+    const f = await settleClicks('bot-cmp', 5);
+    const e = (key, value, clicks, qualified) => ({
+      [key]: value, count: qualified, clicks, qualifiedClicks: qualified, conversions: 0, revenue: 0,
+    });
+    assert.deepEqual(numbers(f), {
+      campaignId: 'bot-cmp',
+      clicks: 5,
+      botClicks: 3,
+      qualifiedClicks: 2,
+      conversions: 0,
+      revenue: 0,
+      currency: 'USD',
+      revenueByCurrency: {},
+      testConversions: 0,
+      conversionRate: 0,
+      confidence: 0,
+      breakdown: {
+        source: [e('source', 'direct', 5, 2)],
+        country: [e('country', 'US', 5, 2)],
+        device: [e('device', 'desktop', 3, 1), e('device', 'mobile', 2, 1)],
+      },
+    });
+    const seg = await groupBy('bot-cmp', 'segment');
+    assert.deepEqual(
+      seg.segments.map((x) => [x.segment, x.clicks, x.qualifiedClicks]),
+      [['desktop:direct', 3, 1], ['mobile:direct', 2, 1]],
+    );
+  });
+
+  test('4a. idempotency by Idempotency-Key: 5 posts (3 concurrent) count once; a changed body is 409', async () => {
+    await createCampaign('idem-cmp');
+    await putLink('idem-link', 'idem-cmp');
+    const clk = await clickId('/demo/idem-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    await settleClicks('idem-cmp', 1);
+    const body = { clickId: clk, eventType: 'purchase', value: 42.5, currency: 'USD' };
+    const key = { 'idempotency-key': 'idem-key-0001' };
+
+    const concurrent = await Promise.all([convert(body, key), convert(body, key), convert(body, key)]);
+    // The last repeat sends the same body with its keys in another order: still the same body.
+    const reordered = { currency: 'USD', value: 42.5, eventType: 'purchase', clickId: clk };
+    const sequential = [await convert(body, key), await convert(reordered, key)];
+    const all = [...concurrent, ...sequential];
+    assert.deepEqual(all.map((r) => r.status).sort(), [200, 200, 200, 200, 201], all.map((r) => r.text).join('\n'));
+    const first = all.find((r) => r.status === 201);
+    for (const r of all.filter((x) => x.status === 200)) {
+      assert.equal(r.headers.get('idempotency-replayed'), 'true');
+      assert.deepEqual(r.body, first.body, 'a replay is the first response, byte for byte');
+    }
+    assert.equal(first.headers.get('idempotency-replayed'), null);
+    assert.equal(new Set(all.map((r) => r.body.conversion.conversionId)).size, 1);
+
+    const changed = await convert({ ...body, value: 43 }, key);
+    assert.deepEqual([changed.status, changed.body?.error?.code], [409, 'idempotency_conflict'], changed.text);
+
+    const f = await funnel('idem-cmp');
+    assert.deepEqual([f.conversions, f.revenue, f.revenueByCurrency], [1, 42.5, { USD: 42.5 }]);
+    assert.deepEqual(
+      f.breakdown.source,
+      [{ source: 'email', count: 1, clicks: 1, qualifiedClicks: 1, conversions: 1, revenue: 42.5 }],
+    );
+  });
+
+  test('4b. idempotency by orderId (no header): 5 posts (3 concurrent) count once; a changed body is 409', async () => {
+    await createCampaign('idem-order-cmp');
+    const body = { campaignId: 'idem-order-cmp', eventType: 'purchase', value: 10, orderId: 'ord-77' };
+    const concurrent = await Promise.all([convert(body), convert(body), convert(body)]);
+    const sequential = [await convert(body), await convert(body)];
+    const all = [...concurrent, ...sequential];
+    assert.deepEqual(all.map((r) => r.status).sort(), [200, 200, 200, 200, 201], all.map((r) => r.text).join('\n'));
+    const first = all.find((r) => r.status === 201);
+    assert.equal(first.body.conversion.attributed, false);
+    assert.equal(first.body.conversion.orderId, 'ord-77');
+    for (const r of all.filter((x) => x.status === 200)) {
+      assert.equal(r.headers.get('idempotency-replayed'), 'true');
+      assert.deepEqual(r.body, first.body);
+    }
+    const changed = await convert({ ...body, value: 11 });
+    assert.deepEqual([changed.status, changed.body?.error?.code], [409, 'idempotency_conflict'], changed.text);
+    // A different orderId is a different conversion.
+    const other = await convert({ ...body, orderId: 'ord-78' });
+    assert.equal(other.status, 201, other.text);
+    assert.notEqual(other.body.conversion.conversionId, first.body.conversion.conversionId);
+
+    const f = await funnel('idem-order-cmp');
+    assert.deepEqual([f.conversions, f.revenue, f.revenueByCurrency], [2, 20, { USD: 20 }]);
+    assert.deepEqual(f.breakdown, { source: [], country: [], device: [] }, 'unattributed conversions are in no breakdown');
+  });
+
+  test('6. tracking modes: AGGREGATE_ONLY counts in the rollup and survives a rebuild; OFF counts nothing', async () => {
+    await createCampaign('modes-cmp');
+    await putLink('agg-link', 'modes-cmp', { mode: 'AGGREGATE_ONLY' });
+    await putLink('off-link', 'modes-cmp', { mode: 'OFF' });
+    await putLink('direct-link', 'modes-cmp', { mode: 'DIRECT', appendContextParam: true });
+
+    const go = async (slug, opts) => assert.equal((await app.click(`/demo/${slug}`, opts)).status, 302, slug);
+    await go('agg-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    await go('agg-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    await go('agg-link', { ua: UA.mac, country: 'GB' });
+    await go('agg-link', { ua: UA.facebookPreview, country: 'GB' });
+    for (let i = 0; i < 4; i++) await go('off-link?utm_source=email', { ua: UA.android, country: 'DE' });
+    await go('direct-link?utm_source=social', { ua: UA.ipad, country: 'US' });
+    await go('direct-link', { ua: UA.windows, country: 'US' });
+    const clk = await clickId('/demo/direct-link?utm_source=social', { ua: UA.ipad, country: 'US' });
+
+    await settleClicks('modes-cmp', 7);
+    await sleep(700); // give any OFF click that (wrongly) records time to show up
+    const before = await funnel('modes-cmp');
+    assert.equal(before.clicks, 7, '4 AGGREGATE_ONLY + 3 DIRECT; the 4 OFF clicks count nothing');
+    assert.equal(before.botClicks, 1);
+    assert.equal(before.qualifiedClicks, 6);
+    assert.deepEqual(
+      before.breakdown.country.map((x) => [x.country, x.clicks, x.count]),
+      [['US', 5, 5], ['GB', 2, 1]],
+    );
+    const links = await groupBy('modes-cmp', 'link');
+    assert.deepEqual(
+      links.links.map((x) => [x.link, x.clicks, x.qualifiedClicks]),
+      [['agg-link', 4, 3], ['direct-link', 3, 3]],
+    );
+
+    const c = await convert({ clickId: clk, eventType: 'purchase', value: 7.25 });
+    assert.equal(c.status, 201, c.text);
+    const tc = await app.api('POST', `${H}/campaigns/modes-cmp/test-conversion`, { body: { value: 1 } });
+    assert.equal(tc.status, 201, tc.text);
+    const withConv = await funnel('modes-cmp');
+    assert.deepEqual([withConv.conversions, withConv.revenue, withConv.testConversions], [1, 7.25, 1]);
+    const segBefore = await groupBy('modes-cmp', 'segment');
+
+    const r = await app.api('POST', `${H}/campaigns/modes-cmp/rollup/rebuild`, { token: app.token({ demo: 'ADMIN' }) });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.campaignId, 'modes-cmp');
+    assert.deepEqual(r.body.rebuilt, { clicks: 7, conversions: 2 }, '7 clicks (3 rows + 4 aggregated) and 2 conversion rows (1 live, 1 test)');
+    const after = await funnel('modes-cmp');
+    assert.deepEqual(numbers(after), numbers(withConv), 'identical numbers after the rebuild');
+    assert.deepEqual(numbers(r.body.funnel[0]), numbers(withConv));
+    assert.deepEqual(await groupBy('modes-cmp', 'segment'), segBefore);
+  });
+
+  test('6b. AGGREGATE_ONLY: a rebuild keeps lastSeenAt (SPEC §5: identical results)', async () => {
+    await createCampaign('agg-only-cmp');
+    await putLink('agg-only-link', 'agg-only-cmp', { mode: 'AGGREGATE_ONLY' });
+    for (const ua of [UA.iphone, UA.mac]) {
+      assert.equal((await app.click('/demo/agg-only-link?utm_source=email', { ua, country: 'US' })).status, 302);
+    }
+    const before = await settleClicks('agg-only-cmp', 2);
+    assert.equal(before.clicks, 2);
+    assert.match(before.lastSeenAt, ISO_MS);
+    const healthBefore = await app.api('GET', `${H}/campaigns/agg-only-cmp/health`);
+    const r = await app.api('POST', `${H}/campaigns/agg-only-cmp/rollup/rebuild`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.rebuilt, { clicks: 2, conversions: 0 });
+    const after = await funnel('agg-only-cmp');
+    assert.deepEqual(numbers(after), numbers(before), 'numbers identical');
+    assert.equal(after.lastSeenAt, before.lastSeenAt, 'lastSeenAt must not jump back to the start of the hour');
+    const healthAfter = await app.api('GET', `${H}/campaigns/agg-only-cmp/health`);
+    assert.deepEqual(healthAfter.body, healthBefore.body, 'health (click_seen "last at …") unchanged by a rebuild');
+  });
+
+  test('7. currency: a EUR conversion on a USD campaign shows in revenueByCurrency.EUR, not in revenue', async () => {
+    await createCampaign('cur-cmp');
+    await putLink('cur-link', 'cur-cmp');
+    const a = await clickId('/demo/cur-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    const b = await clickId('/demo/cur-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    await settleClicks('cur-cmp', 2);
+    const usd = await convert({ clickId: a, eventType: 'purchase', value: 10 });
+    assert.equal(usd.status, 201, usd.text);
+    assert.equal(usd.body.conversion.currency, 'USD', "defaults to the campaign's currency");
+    const eur = await convert({ clickId: b, eventType: 'purchase', value: 25.5, currency: 'EUR' });
+    assert.equal(eur.status, 201, eur.text);
+    assert.equal(eur.body.conversion.currency, 'EUR');
+
+    const f = await funnel('cur-cmp');
+    assert.deepEqual(numbers(f), {
+      campaignId: 'cur-cmp',
+      clicks: 2,
+      botClicks: 0,
+      qualifiedClicks: 2,
+      conversions: 2,
+      revenue: 10,
+      currency: 'USD',
+      revenueByCurrency: { EUR: 25.5, USD: 10 },
+      testConversions: 0,
+      conversionRate: 1,
+      confidence: wilsonConfidence(2, 2),
+      breakdown: {
+        source: [{ source: 'email', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
+        country: [{ country: 'US', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
+        device: [{ device: 'mobile', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
+      },
+    });
+    assert.equal(f.confidence, 67, 'sanity: the Wilson formula for 2 of 2');
+  });
+
+  test('8. time series: hour and day buckets are dense and sum to the funnel; a bad interval is 400', async () => {
+    await createCampaign('ts-cmp');
+    await putLink('ts-link', 'ts-cmp');
+    const clk = await clickId('/demo/ts-link?utm_source=email', { ua: UA.iphone, country: 'US' });
+    await clickId('/demo/ts-link', { ua: UA.mac, country: 'GB' });
+    await clickId('/demo/ts-link', { ua: UA.windows, country: 'DE' });
+    await app.click('/demo/ts-link', { ua: UA.slackPreview, country: 'US' });
+    const f = await settleClicks('ts-cmp', 4);
+    const c = await convert({ clickId: clk, eventType: 'purchase', value: 19.99 });
+    assert.equal(c.status, 201, c.text);
+    const fin = await funnel('ts-cmp');
+    assert.deepEqual([f.clicks, fin.clicks, fin.qualifiedClicks, fin.conversions, fin.revenue], [4, 4, 3, 1, 19.99]);
+
+    const now = Date.now();
+    for (const [interval, step, from, to] of [
+      ['hour', HOUR, now - 47 * HOUR, now + HOUR],
+      ['day', DAY, now - 7 * DAY, now + DAY],
+    ]) {
+      const q = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&interval=${interval}`;
+      const r = await app.api('GET', `${H}/analytics?campaignId=ts-cmp&${q}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.campaignId, 'ts-cmp');
+      assert.equal(r.body.interval, interval);
+      assert.equal(r.body.currency, 'USD');
+      assert.equal(r.body.from, new Date(from).toISOString());
+      assert.equal(r.body.to, new Date(to).toISOString());
+      const ts = r.body.timeseries;
+      // Dense: every bucket from floor(from) while t < to, one step apart.
+      const first = Math.floor(from / step) * step;
+      const expected = [];
+      for (let t = first; t < to; t += step) expected.push(new Date(t).toISOString());
+      assert.deepEqual(ts.map((b) => b.t), expected, interval);
+      for (const b of ts) assert.deepEqual(Object.keys(b).sort(), ['clicks', 'conversions', 'qualifiedClicks', 'revenue', 't']);
+      const sum = (k) => Math.round(ts.reduce((a, b) => a + b[k], 0) * 100) / 100;
+      assert.deepEqual(
+        [sum('clicks'), sum('qualifiedClicks'), sum('conversions'), sum('revenue')],
+        [fin.clicks, fin.qualifiedClicks, fin.conversions, fin.revenue],
+        `${interval} buckets sum to the funnel`,
+      );
+    }
+    for (const q of ['interval=week', 'interval=minute', 'interval=', 'from=yesterday', `from=${new Date(now).toISOString()}&to=${new Date(now - HOUR).toISOString()}`]) {
+      const r = await app.api('GET', `${H}/analytics?campaignId=ts-cmp&${q}`);
+      assert.deepEqual([r.status, r.body?.error?.code], [400, 'invalid_field'], `${q}: ${r.text}`);
+    }
+    const bad = await app.api('GET', `${H}/analytics?campaignId=ts-cmp&interval=week`);
+    assert.match(bad.body.error.message, /interval/);
+  });
+
+  test('9. error cases: event type mismatch, groupBy without campaignId or unknown, rebuild needs ADMIN, unknown click', async () => {
+    await createCampaign('err-cmp');
+    const m = await convert({ campaignId: 'err-cmp', eventType: 'lead', value: 1 });
+    assert.deepEqual([m.status, m.body?.error?.code], [422, 'event_type_mismatch'], m.text);
+    const tm = await app.api('POST', `${H}/campaigns/err-cmp/test-conversion`, { body: { eventType: 'lead' } });
+    assert.deepEqual([tm.status, tm.body?.error?.code], [422, 'event_type_mismatch'], tm.text);
+
+    const g = await app.api('GET', `${H}/analytics?groupBy=segment`);
+    assert.deepEqual([g.status, g.body?.error?.code], [400, 'invalid_field'], g.text);
+    assert.match(g.body.error.message, /campaignId/);
+    const u = await app.api('GET', `${H}/analytics?groupBy=planet&campaignId=err-cmp`);
+    assert.deepEqual([u.status, u.body?.error?.code], [400, 'invalid_field'], u.text);
+    assert.match(u.body.error.message, /groupBy/);
+
+    const creator = await app.api('POST', `${H}/campaigns/err-cmp/rollup/rebuild`, { token: app.token({ demo: 'CREATOR' }) });
+    assert.deepEqual([creator.status, creator.body?.error?.code], [403, 'forbidden'], creator.text);
+    const admin = await app.api('POST', `${H}/campaigns/err-cmp/rollup/rebuild`, { token: app.token({ demo: 'ADMIN' }) });
+    assert.equal(admin.status, 200, admin.text);
+    assert.deepEqual(admin.body.rebuilt, { clicks: 0, conversions: 0 });
+
+    const nf = await convert({ clickId: 'clk_aaaaaaaaaaaaaaaaaaaaaaaa', eventType: 'purchase' });
+    assert.deepEqual([nf.status, nf.body?.error?.code], [404, 'not_found'], nf.text);
+    const missing = await app.api('GET', `${H}/analytics?funnel=true&campaignId=no-such-campaign`);
+    assert.deepEqual([missing.status, missing.body?.error?.code], [404, 'campaign_not_found'], missing.text);
+
+    // None of the refused conversions counted.
+    const f = await funnel('err-cmp');
+    assert.deepEqual([f.conversions, f.testConversions, f.revenue], [0, 0, 0]);
+  });
+});
