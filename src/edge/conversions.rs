@@ -5,6 +5,7 @@
 //! update the rollup. A repeat with the same idempotency key replays the first
 //! response; with a different body it is 409.
 
+use crate::core::auth::Principal;
 use crate::core::conversion::{idempotency_key, NewConversion};
 use crate::core::error::ApiError;
 use crate::core::funnel::{cents_to_f64, Dims, EventKind, RollupEvent};
@@ -42,6 +43,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
     let key_header = http::header(req, "idempotency-key");
     let body = json_body(req, MAX_BODY).await?;
     let conv = NewConversion::parse(&body)?;
+    if let Some(Principal::Pat { token_id, .. }) = &ctx.principal {
+        http::rate_limit(&ctx.env, "CONVERSIONS_LIMITER", token_id, 60).await?;
+    }
     record(ctx, &h, conv, key_header, None).await
 }
 
@@ -54,6 +58,13 @@ pub async fn create_test(
     let key_header = http::header(req, "idempotency-key");
     let body = json_body(req, MAX_BODY).await?;
     let conv = NewConversion::parse_test(&body)?;
+    http::rate_limit(
+        &ctx.env,
+        "TEST_CONVERSION_LIMITER",
+        &format!("{h}/{id}"),
+        60,
+    )
+    .await?;
     record(ctx, &h, conv, key_header, Some(id)).await
 }
 

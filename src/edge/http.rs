@@ -156,3 +156,32 @@ pub fn bearer(req: &Request) -> Option<String> {
 pub fn log_event(event: &str, detail: &str) {
     worker::console_error!("{}", serde_json::json!({"event": event, "detail": detail}));
 }
+
+/// Count one request against a rate-limiting binding; 429 `rate_limited` once
+/// the key is over its limit. A missing binding (e.g. an older config) allows.
+pub async fn rate_limit(
+    env: &worker::Env,
+    binding: &str,
+    key: &str,
+    period_secs: u32,
+) -> ApiResult<()> {
+    let Ok(limiter) = env.rate_limiter(binding) else {
+        return Ok(());
+    };
+    match limiter.limit(key.to_string()).await {
+        Ok(outcome) if !outcome.success => Err(ApiError::RateLimited {
+            retry_after_secs: period_secs,
+        }),
+        Ok(_) => Ok(()),
+        // The limiter itself failing must not take the API down with it.
+        Err(e) => {
+            log_event("rate_limiter_failed", &e.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// The client address as Cloudflare reports it (never stored).
+pub fn client_ip(req: &Request) -> String {
+    header(req, "cf-connecting-ip").unwrap_or_else(|| "unknown".into())
+}

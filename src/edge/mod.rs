@@ -95,11 +95,11 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
     }
 
     if let Some(handle) = &matched.handle {
-        ctx.principal = principal(&ctx, &req).await?;
+        ctx.principal = authenticate(&ctx, &req).await?;
         authorize(ctx.principal.as_ref(), handle.as_str(), matched.need)?;
     }
     if let Ok(Route::Mcp) = &matched.route {
-        ctx.principal = principal(&ctx, &req).await?;
+        ctx.principal = authenticate(&ctx, &req).await?;
     }
     let route = matched.route?;
     dispatch(&ctx, req, route).await
@@ -143,6 +143,18 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::WebhookGet(h, id) => webhooks::get(c, h, id).await,
         Route::WebhookDelete(h, id) => webhooks::delete(c, h, id).await,
         Route::WebhookDeliveries(h, id) => webhooks::deliveries(c, &req, h, id).await,
+    }
+}
+
+/// `principal`, with failed authentications counted per client: past the
+/// limit a failure is answered 429 instead of 401.
+async fn authenticate(ctx: &Ctx, req: &Request) -> ApiResult<Option<Principal>> {
+    match principal(ctx, req).await {
+        Err(e @ ApiError::Unauthorized(_)) => {
+            http::rate_limit(&ctx.env, "AUTH_FAILURE_LIMITER", &http::client_ip(req), 60).await?;
+            Err(e)
+        }
+        other => other,
     }
 }
 

@@ -2,7 +2,7 @@
 // (fresh local D1/DO/R2 state in a temp dir, a free port on 127.0.0.1, a
 // random JWT secret) and talks HTTP to it, the way a user does.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -49,20 +49,39 @@ async function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Start the Worker. `vars` become wrangler `--var` bindings (e.g. ROLLUP_SHARDS).
+ * The project's wrangler.toml with the rate limits replaced: by default so high
+ * that no suite trips them by accident; `limits` ({BINDING: {limit, period}})
+ * sets real ones for the rate-limit tests. Written next to wrangler.toml so
+ * its relative paths still resolve; removed by stop().
+ */
+function testConfig(limits) {
+  let toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  toml = toml.replace(/name = "(\w+)"\nnamespace_id = "(\d+)"\nsimple = \{[^}]*\}/g, (_, name, ns) => {
+    const l = limits[name] ?? { limit: 1_000_000, period: 60 };
+    return `name = "${name}"\nnamespace_id = "${ns}"\nsimple = { limit = ${l.limit}, period = ${l.period} }`;
+  });
+  const path = join(ROOT, `.wrangler-test-${randomBytes(6).toString('hex')}.toml`);
+  writeFileSync(path, toml);
+  return path;
+}
+
+/**
+ * Start the Worker. `vars` become wrangler `--var` bindings (e.g. ROLLUP_SHARDS);
+ * `limits` overrides rate limits (see testConfig).
  * Returns { base, secret, token(), api(), stop() }.
  */
-export async function spawnApp({ vars = {} } = {}) {
+export async function spawnApp({ vars = {}, limits = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edge-funnel-e2e-'));
   const secret = randomBytes(24).toString('hex');
   const port = await freePort();
-  execFileSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
+  const config = testConfig(limits);
+  execFileSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir, '-c', config], {
     cwd: ROOT,
     env: ENV,
     stdio: 'pipe',
   });
   const allVars = { JWT_SECRET: secret, ALLOW_HTTP_WEBHOOKS: '1', DEV_SIGN_IN: '1', ...vars };
-  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', dir,
+  const args = ['dev', '-c', config, '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', dir,
     '--show-interactive-dev-session=false', '--live-reload=false'];
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
   const child = spawn(join(BIN, 'wrangler'), args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -72,7 +91,10 @@ export async function spawnApp({ vars = {} } = {}) {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+    if (child.exitCode !== null) {
+      rmSync(config, { force: true });
+      throw new Error(`wrangler dev exited early:\n${log}`);
+    }
     try {
       const r = await fetch(`${base}/healthz`);
       if (r.status === 200) break;
@@ -133,6 +155,7 @@ export async function spawnApp({ vars = {} } = {}) {
   function stop() {
     stopProcess(child);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(config, { force: true });
   }
 
   return { base, secret, dir, token, ownerToken, api, click, eventually, stop, log: () => log };
