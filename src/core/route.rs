@@ -38,6 +38,8 @@ pub enum Route {
     Healthz,
     /// Local development only (`DEV_SIGN_IN`): a JWT for the dashboard's one-click sign-in.
     DevToken,
+    /// Local development only: switch injected faults (tests).
+    DevFaults,
     Redirect(Handle, Slug),
     DetailPage(Handle, Slug),
     Mcp,
@@ -144,6 +146,10 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
         },
         ["v2", "dev", "token"] => match method {
             Post => m(None, Need::PUBLIC, Ok(Route::DevToken)),
+            _ => na("POST"),
+        },
+        ["v2", "dev", "faults"] => match method {
+            Post => m(None, Need::PUBLIC, Ok(Route::DevFaults)),
             _ => na("POST"),
         },
         ["mcp"] => match method {

@@ -16,6 +16,8 @@ pub struct Config {
     pub dev_sign_in: bool,
     /// First webhook retry delay (seconds); doubles per try.
     pub webhook_retry_base_secs: u32,
+    /// Injected faults (tests only), see `faults.rs`.
+    pub faults: Vec<String>,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -61,6 +63,12 @@ impl Config {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(60u32)
                 .min(3600),
+            faults: var(env, "FAULTS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect(),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::core::time::rfc3339;
 use crate::core::webhook::EventType;
 use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::db::{b, changes, i, oi, os, s};
-use crate::edge::http::{self, json_body, log_event, ApiResult, MAX_BODY};
+use crate::edge::http::{self, json_body, ApiResult, MAX_BODY};
 use crate::edge::{rollup, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -260,20 +260,15 @@ async fn record(
     };
     // The ledger row is committed; the rollup update is retried and, if it
     // still fails, logged (a rebuild from the ledger restores it).
-    if let Err(e) = rollup::apply_retrying(
+    rollup::apply_or_park(
         &ctx.env,
+        &ctx.db,
         h,
         &campaign_id,
         ctx.cfg.rollup_shards,
         vec![event],
     )
-    .await
-    {
-        log_event(
-            "conversion_rollup_failed",
-            &format!("{h} {conversion_id}: {e}"),
-        );
-    }
+    .await;
     let kind = if test {
         EventType::ConversionTested
     } else {

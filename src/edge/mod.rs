@@ -9,7 +9,9 @@ mod campaigns;
 mod config;
 mod conversions;
 mod db;
+mod faults;
 mod http;
+mod jobs;
 mod links;
 mod mcp;
 mod pages;
@@ -43,11 +45,23 @@ fn start() {
 
 #[event(queue)]
 async fn queue(
-    batch: worker::MessageBatch<webhooks::Delivery>,
+    batch: worker::MessageBatch<jobs::Job>,
     env: Env,
     _ctx: Context,
 ) -> worker::Result<()> {
-    webhooks::consume(batch, env).await
+    jobs::consume(batch, env).await
+}
+
+/// Every minute: apply rollup events parked while a rollup object was failing.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let cfg = Config::load(&env, None);
+    faults::configure(&cfg.faults);
+    if let Ok(db) = Db::new(&env) {
+        if let Err(e) = rollup::drain(&env, &db, cfg.rollup_shards).await {
+            http::log_event("rollup_drain_failed", &e.to_string());
+        }
+    }
 }
 
 #[event(fetch)]
@@ -80,6 +94,7 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string));
     let cfg = Config::load(&env, host.as_deref());
+    faults::configure(&cfg.faults);
     let db = Db::new(&env)?;
     let mut ctx = Ctx {
         env,
@@ -111,6 +126,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
     match route {
         Route::Healthz => http::ok(serde_json::json!({"ok": true})),
         Route::DevToken => dev_token(c, &mut req).await,
+        Route::DevFaults => dev_faults(c, &mut req).await,
         Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),
         Route::CampaignCreate(h) => campaigns::create(c, &mut req, h).await,
         Route::CampaignList(h) => campaigns::list(c, &req, h).await,
@@ -197,4 +213,27 @@ async fn dev_token(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
     http::ok(
         serde_json::json!({"token": token, "handle": handle.as_str(), "role": role.as_str(), "expiresIn": 8 * 3600}),
     )
+}
+
+/// `POST /v2/dev/faults {"faults": ["rollup", "d1_clicks"]}`: local development
+/// and tests only (`DEV_SIGN_IN`); switches injected faults in this isolate.
+async fn dev_faults(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
+    if !ctx.cfg.dev_sign_in {
+        return Err(ApiError::NotFound("Route".into()));
+    }
+    let m = crate::core::json::parse_object(&http::read_body(req, http::MAX_BODY).await?)?;
+    let o = crate::core::json::Obj::new(&m);
+    o.only(&["faults"])?;
+    let list = o.str_array("faults", 4)?.unwrap_or_default();
+    if let Some(bad) = list.iter().find(|f| !faults::KNOWN.contains(f)) {
+        return Err(ApiError::field(
+            "faults",
+            &format!(
+                "has unknown fault '{}'",
+                bad.chars().take(32).collect::<String>()
+            ),
+        ));
+    }
+    faults::set(list.iter().map(|f| f.to_string()).collect());
+    http::ok(serde_json::json!({"faults": faults::list()}))
 }

@@ -9,15 +9,16 @@
 use crate::core::funnel::{Dims, EventKind, RollupEvent};
 use crate::core::ids::{ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
-use crate::core::redirect::{decide, ClickFacts, Incoming, LinkView};
+use crate::core::redirect::{decide, Incoming, LinkView};
 use crate::core::time::hour_floor;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::db::{b, i, os, s, Db};
 use crate::edge::http::{self, log_event, respond, ApiResult};
-use crate::edge::{rollup, rules, Ctx};
-use serde::Deserialize;
+use crate::edge::jobs::Job;
+use crate::edge::{faults, rollup, rules, Ctx};
+use serde::{Deserialize, Serialize};
 use std::rc::Rc;
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Headers, MessageBuilder, Request, Response};
 
 #[derive(Deserialize)]
 struct LinkJoinRow {
@@ -126,155 +127,187 @@ pub async fn redirect(ctx: &Ctx, req: &Request, h: &Handle, slug: &Slug) -> ApiR
     let resp = respond(302, headers, Vec::new());
 
     if let (true, Some(id), Some(campaign)) = (tracking, click_id, link.campaign_id.clone()) {
-        let job = Recording {
-            env: ctx.env.clone(),
-            db: ctx.db.clone(),
-            shards: ctx.cfg.rollup_shards,
-            handle: h.clone(),
+        let f = d.facts;
+        let job = ClickJob {
+            handle: h.as_str().to_string(),
             slug: slug.as_str().to_string(),
             campaign,
-            mode: link.policy.mode,
-            click_id: id,
-            facts: d.facts,
+            mode: link.policy.mode.as_str().to_string(),
+            click_id: id.into_string(),
+            country: f.country,
+            device: f.device.as_str().to_string(),
+            source: f.source,
+            referrer_host: f.referrer_host,
+            segment: f.segment,
+            bot_reason: f.bot_reason.map(|r| r.as_str().to_string()),
+            rule_id: f.rule_id,
+            variant_id: f.variant_id,
             ts: now,
+            attempt: 1,
         };
-        ctx.wctx.wait_until(job.run());
+        let (env, db, shards) = (ctx.env.clone(), ctx.db.clone(), ctx.cfg.rollup_shards);
+        ctx.wctx
+            .wait_until(async move { record(&env, &db, shards, job).await });
     }
     Ok(resp)
 }
 
-/// A click to record after the response went out.
-struct Recording {
-    env: Env,
-    db: Db,
-    shards: u32,
-    handle: Handle,
-    slug: String,
-    campaign: String,
-    mode: TrackingMode,
-    click_id: ClickId,
-    facts: ClickFacts,
-    ts: i64,
+/// A click to record after the response went out; also the queue message
+/// that replays it when the ledger write failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClickJob {
+    pub handle: String,
+    pub slug: String,
+    pub campaign: String,
+    pub mode: String,
+    pub click_id: String,
+    pub country: String,
+    pub device: String,
+    pub source: String,
+    pub referrer_host: Option<String>,
+    pub segment: String,
+    pub bot_reason: Option<String>,
+    pub rule_id: Option<String>,
+    pub variant_id: Option<String>,
+    pub ts: i64,
+    pub attempt: u32,
 }
 
-impl Recording {
-    async fn run(self) {
-        let ledger = match self.mode {
-            TrackingMode::Direct => self.write_click().await,
-            TrackingMode::AggregateOnly => self.write_aggregate().await,
-            TrackingMode::Off => return,
-        };
-        // The ledger comes first: a rollup count without a ledger row could
-        // never be rebuilt. Both writes are retried; failures are logged.
-        if let Err(e) = ledger {
-            log_event(
-                "click_ledger_failed",
-                &format!("{} {}: {e}", self.handle, self.click_id),
-            );
+/// Replays give up after this many tries (with the capped backoff, ~3 h).
+const MAX_REPLAYS: u32 = 200;
+
+/// Ledger first (a rollup count without a ledger row could never be rebuilt),
+/// then the rollup. A ledger failure hands the click to the job queue for
+/// replay; a rollup failure parks the event in the D1 outbox.
+pub async fn record(env: &Env, db: &Db, shards: u32, job: ClickJob) {
+    if job.mode == TrackingMode::Off.as_str() {
+        return;
+    }
+    if let Err(e) = write_ledger(db, &job).await {
+        log_event(
+            "click_ledger_failed",
+            &format!("{} {} (try {}): {e}", job.handle, job.click_id, job.attempt),
+        );
+        if job.attempt >= MAX_REPLAYS {
+            log_event("click_lost", &format!("{} {}", job.handle, job.click_id));
             return;
         }
-        let f = &self.facts;
-        let event = RollupEvent {
-            id: self.click_id.as_str().to_string(),
-            kind: EventKind::Click,
-            ts: self.ts,
-            bot: f.bot_reason.is_some(),
-            dims: Some(Dims {
-                source: f.source.clone(),
-                country: f.country.clone(),
-                device: f.device.lower().to_string(),
-                segment: f.segment.clone(),
-                link: self.slug.clone(),
-                rule: f.rule_id.clone(),
-            }),
-            value_cents: 0,
-            currency: None,
-            count: 1,
+        let delay = (1u32 << job.attempt.min(6)).min(60);
+        let next = Job::Click(ClickJob {
+            attempt: job.attempt + 1,
+            ..job.clone()
+        });
+        let queued = match env.queue("JOBS") {
+            Ok(q) => q
+                .send(MessageBuilder::new(next).delay_seconds(delay).build())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
-        if let Err(e) = rollup::apply_retrying(
-            &self.env,
-            &self.handle,
-            &self.campaign,
-            self.shards,
-            vec![event],
-        )
-        .await
-        {
+        if let Err(e) = queued {
             log_event(
-                "click_rollup_failed",
-                &format!("{} {}: {e}", self.handle, self.click_id),
+                "click_lost",
+                &format!(
+                    "{} {}: could not enqueue replay: {e}",
+                    job.handle, job.click_id
+                ),
             );
         }
+        return;
     }
+    let Some(handle) = Handle::parse(&job.handle) else {
+        return;
+    };
+    let event = RollupEvent {
+        id: job.click_id.clone(),
+        kind: EventKind::Click,
+        ts: job.ts,
+        bot: job.bot_reason.is_some(),
+        dims: Some(Dims {
+            source: job.source.clone(),
+            country: job.country.clone(),
+            device: job.device.to_ascii_lowercase(),
+            segment: job.segment.clone(),
+            link: job.slug.clone(),
+            rule: job.rule_id.clone(),
+        }),
+        value_cents: 0,
+        currency: None,
+        count: 1,
+    };
+    rollup::apply_or_park(env, db, &handle, &job.campaign, shards, vec![event]).await;
+}
 
-    async fn retry<F, Fut>(f: F) -> ApiResult<()>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = ApiResult<usize>>,
-    {
-        let mut last = Ok(());
-        for attempt in 0..3u64 {
-            if attempt > 0 {
-                worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
-            }
-            match f().await {
-                Ok(_) => return Ok(()),
-                Err(e) => last = Err(e),
-            }
+async fn retry<F, Fut>(f: F) -> ApiResult<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<usize>>,
+{
+    let mut last = Ok(());
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
         }
-        last
+        match f().await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Err(e),
+        }
     }
+    last
+}
 
-    async fn write_click(&self) -> ApiResult<()> {
-        let f = &self.facts;
-        let args = [
-            s(self.click_id.as_str()),
-            s(self.handle.as_str()),
-            s(&self.slug),
-            s(&self.campaign),
-            os(f.rule_id.as_deref()),
-            os(f.variant_id.as_deref()),
-            s(&f.country),
-            s(f.device.as_str()),
-            s(&f.source),
-            os(f.referrer_host.as_deref()),
-            s(&f.segment),
-            b(f.bot_reason.is_some()),
-            os(f.bot_reason.map(|r| r.as_str())),
-            i(self.ts),
-        ];
-        Self::retry(|| {
-            self.db.run(
-                "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
-                 referrer_host, segment, bot, bot_reason, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                &args,
-            )
-        })
-        .await
+async fn write_ledger(db: &Db, j: &ClickJob) -> ApiResult<()> {
+    if faults::active("d1_clicks") {
+        return Err(crate::core::error::ApiError::Internal(
+            "injected fault: d1_clicks".into(),
+        ));
     }
-
-    async fn write_aggregate(&self) -> ApiResult<()> {
-        let f = &self.facts;
+    if j.mode == TrackingMode::AggregateOnly.as_str() {
         let args = [
-            s(self.handle.as_str()),
-            s(&self.campaign),
-            i(hour_floor(self.ts)),
-            s(&self.slug),
-            s(f.rule_id.as_deref().unwrap_or("")),
-            s(&f.country),
-            s(f.device.as_str()),
-            s(&f.source),
-            b(f.bot_reason.is_some()),
-            i(self.ts),
+            s(&j.handle),
+            s(&j.campaign),
+            i(hour_floor(j.ts)),
+            s(&j.slug),
+            s(j.rule_id.as_deref().unwrap_or("")),
+            s(&j.country),
+            s(&j.device),
+            s(&j.source),
+            b(j.bot_reason.is_some()),
+            i(j.ts),
         ];
-        Self::retry(|| {
-            self.db.run(
+        return retry(|| {
+            db.run(
                 "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
                  VALUES (?,?,?,?,?,?,?,?,?,1,?) ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
                  DO UPDATE SET clicks = clicks + 1, last_ts = max(last_ts, excluded.last_ts)",
                 &args,
             )
         })
-        .await
+        .await;
     }
+    let args = [
+        s(&j.click_id),
+        s(&j.handle),
+        s(&j.slug),
+        s(&j.campaign),
+        os(j.rule_id.as_deref()),
+        os(j.variant_id.as_deref()),
+        s(&j.country),
+        s(&j.device),
+        s(&j.source),
+        os(j.referrer_host.as_deref()),
+        s(&j.segment),
+        b(j.bot_reason.is_some()),
+        os(j.bot_reason.as_deref()),
+        i(j.ts),
+    ];
+    retry(|| {
+        db.run(
+            "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
+             referrer_host, segment, bot, bot_reason, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            &args,
+        )
+    })
+    .await
 }

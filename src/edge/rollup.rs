@@ -9,6 +9,7 @@
 use crate::core::error::ApiError;
 use crate::core::funnel::{shard_of, EventKind, HourRow, RollupEvent, Snapshot};
 use crate::core::ids::Handle;
+use crate::edge::db::{i, s, Db};
 use crate::edge::http::ApiResult;
 use serde::Deserialize;
 use serde_json::json;
@@ -235,19 +236,31 @@ async fn call(
     path: &str,
     body: Option<String>,
 ) -> ApiResult<Response> {
-    let stub = env.durable_object("ROLLUP")?.get_by_name(name)?;
+    // A failing rollup object is a dependency outage: 503 for readers, the
+    // outbox for writers. The detail goes to the log only.
+    let unavailable = |detail: String| {
+        crate::edge::http::log_event("rollup_unavailable", &format!("{name}{path}: {detail}"));
+        ApiError::Unavailable
+    };
+    if crate::edge::faults::active("rollup") {
+        return Err(unavailable("injected fault: rollup".into()));
+    }
+    let stub = env
+        .durable_object("ROLLUP")
+        .and_then(|ns| ns.get_by_name(name))
+        .map_err(|e| unavailable(e.to_string()))?;
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(b) = body {
         init.with_body(Some(JsValue::from_str(&b)));
     }
     let req = Request::new_with_init(&format!("https://rollup{path}"), &init)?;
-    let resp = stub.fetch_with_request(req).await?;
+    let resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
     if resp.status_code() != 200 {
-        return Err(ApiError::Internal(format!(
-            "rollup {name}{path} answered {}",
-            resp.status_code()
-        )));
+        return Err(unavailable(format!("answered {}", resp.status_code())));
     }
     Ok(resp)
 }
@@ -352,4 +365,103 @@ pub async fn reset(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiRes
         .await?;
     }
     Ok(())
+}
+
+// ---- the outbox: events parked while the rollup was failing ---------------
+
+thread_local! {
+    /// Whether this isolate may have parked events (true at start: another
+    /// isolate may have left some).
+    static OUTBOX_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Apply (with retries); if the rollup stays down, park the events in D1 so a
+/// later drain applies them. The events are already in the ledger.
+pub async fn apply_or_park(
+    env: &Env,
+    db: &Db,
+    h: &Handle,
+    campaign: &str,
+    shards: u32,
+    events: Vec<RollupEvent>,
+) {
+    match apply_retrying(env, h, campaign, shards, events.clone()).await {
+        Ok(()) => drain_if_pending(env, db, shards).await,
+        Err(e) => {
+            crate::edge::http::log_event(
+                "rollup_apply_failed",
+                &format!("{h} {campaign}: {e}; parking {} event(s)", events.len()),
+            );
+            OUTBOX_PENDING.with(|p| p.set(true));
+            for ev in events {
+                let json = serde_json::to_string(&ev).unwrap_or_default();
+                let parked = db
+                    .run(
+                        "INSERT INTO rollup_outbox (event_id, handle, campaign_id, event_json, created_at) VALUES (?,?,?,?,?) \
+                         ON CONFLICT DO NOTHING",
+                        &[s(&ev.id), s(h.as_str()), s(campaign), s(&json), i(ev.ts)],
+                    )
+                    .await;
+                if let Err(e) = parked {
+                    crate::edge::http::log_event(
+                        "rollup_event_unparked",
+                        &format!("{h} {campaign} {}: {e} (rebuild restores it)", ev.id),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OutboxRow {
+    event_id: String,
+    handle: String,
+    campaign_id: String,
+    event_json: String,
+}
+
+/// Apply parked events if this isolate may have any.
+pub async fn drain_if_pending(env: &Env, db: &Db, shards: u32) {
+    if OUTBOX_PENDING.with(|p| p.get()) {
+        match drain(env, db, shards).await {
+            Ok(done) if done => OUTBOX_PENDING.with(|p| p.set(false)),
+            Ok(_) => {}
+            Err(e) => crate::edge::http::log_event("rollup_drain_failed", &e.to_string()),
+        }
+    }
+}
+
+/// Apply up to 500 parked events; `Ok(true)` when the outbox is empty after.
+pub async fn drain(env: &Env, db: &Db, shards: u32) -> ApiResult<bool> {
+    let rows = db
+        .all::<OutboxRow>("SELECT event_id, handle, campaign_id, event_json FROM rollup_outbox ORDER BY created_at LIMIT 500", &[])
+        .await?;
+    let n = rows.len();
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<OutboxRow>> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        groups
+            .entry((r.handle.clone(), r.campaign_id.clone()))
+            .or_default()
+            .push(r);
+    }
+    for ((handle, campaign), rows) in groups {
+        let Some(h) = Handle::parse(&handle) else {
+            continue;
+        };
+        let events: Vec<RollupEvent> = rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.event_json).ok())
+            .collect();
+        apply(env, &h, &campaign, shards, events).await?;
+        for r in &rows {
+            db.run(
+                "DELETE FROM rollup_outbox WHERE event_id = ?",
+                &[s(&r.event_id)],
+            )
+            .await?;
+        }
+    }
+    Ok(n < 500)
 }

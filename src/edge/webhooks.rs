@@ -17,14 +17,12 @@ use crate::edge::campaigns::paginate;
 use crate::edge::config::Config;
 use crate::edge::db::{i, oi, os, s, Db};
 use crate::edge::http::{self, log_event, read_body, ApiResult, Query, MAX_BODY};
+use crate::edge::jobs::Job;
 use crate::edge::Ctx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
-use worker::{
-    Env, Fetch, Headers, MessageBatch, MessageBuilder, MessageExt, Method, Request, RequestInit,
-    Response,
-};
+use worker::{Env, Fetch, Headers, MessageBuilder, Method, Request, RequestInit, Response};
 
 /// Per-try timeout for a receiver.
 const TIMEOUT_MS: u64 = 10_000;
@@ -206,7 +204,7 @@ async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiRe
     let event_id = format!("evt_{}", random_hex(12)?);
     let body = json!({"id": event_id, "type": event.as_str(), "createdAt": rfc3339(http::now_ms()), "handle": h.as_str(), "data": data})
         .to_string();
-    let queue = ctx.env.queue("WEBHOOKS")?;
+    let queue = ctx.env.queue("JOBS")?;
     for sub in subs {
         let d = Delivery {
             webhook_id: sub.webhook_id,
@@ -216,7 +214,7 @@ async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiRe
             attempt: 1,
             body: body.clone(),
         };
-        queue.send(d).await?;
+        queue.send(Job::Webhook(d)).await?;
     }
     Ok(())
 }
@@ -225,40 +223,6 @@ async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiRe
 struct TargetRow {
     url: String,
     secret: String,
-}
-
-/// The queue consumer.
-pub async fn consume(batch: MessageBatch<Delivery>, env: Env) -> worker::Result<()> {
-    let cfg = Config::load(&env, None);
-    let db = match Db::new(&env) {
-        Ok(db) => db,
-        Err(_) => {
-            batch.retry_all();
-            return Ok(());
-        }
-    };
-    for raw in batch.raw_iter() {
-        let d: Delivery = match serde_wasm_bindgen::from_value(raw.body()) {
-            Ok(d) => d,
-            Err(e) => {
-                log_event("webhook_message_malformed", &e.to_string());
-                raw.ack();
-                continue;
-            }
-        };
-        match deliver(&db, &env, &cfg, &d).await {
-            Ok(()) => raw.ack(),
-            // Could not even log or re-enqueue: let the queue redeliver this try.
-            Err(e) => {
-                log_event(
-                    "webhook_delivery_error",
-                    &format!("{} {}: {e}", d.webhook_id, d.event_id),
-                );
-                raw.retry();
-            }
-        }
-    }
-    Ok(())
 }
 
 enum TryResult {
@@ -303,7 +267,7 @@ async fn attempt(url: &str, secret: &str, d: &Delivery) -> TryResult {
     outcome
 }
 
-async fn deliver(db: &Db, env: &Env, cfg: &Config, d: &Delivery) -> ApiResult<()> {
+pub(crate) async fn deliver(db: &Db, env: &Env, cfg: &Config, d: &Delivery) -> ApiResult<()> {
     let started = http::now_ms();
     let target = db
         .first::<TargetRow>(
@@ -343,8 +307,12 @@ async fn deliver(db: &Db, env: &Env, cfg: &Config, d: &Delivery) -> ApiResult<()
         attempt: d.attempt + 1,
         ..d.clone()
     };
-    env.queue("WEBHOOKS")?
-        .send(MessageBuilder::new(next).delay_seconds(delay).build())
+    env.queue("JOBS")?
+        .send(
+            MessageBuilder::new(Job::Webhook(next))
+                .delay_seconds(delay)
+                .build(),
+        )
         .await?;
     log_try(
         db,

@@ -1,0 +1,60 @@
+//! The `JOBS` queue: webhook deliveries and click replays, one consumer.
+
+use crate::edge::config::Config;
+use crate::edge::db::Db;
+use crate::edge::http::log_event;
+use crate::edge::redirect::{self, ClickJob};
+use crate::edge::webhooks::{self, Delivery};
+use crate::edge::{faults, rollup};
+use serde::{Deserialize, Serialize};
+use worker::{Env, MessageBatch, MessageExt};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Job {
+    Webhook(Delivery),
+    Click(ClickJob),
+}
+
+pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
+    let cfg = Config::load(&env, None);
+    faults::configure(&cfg.faults);
+    let db = match Db::new(&env) {
+        Ok(db) => db,
+        Err(_) => {
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    for raw in batch.raw_iter() {
+        let job: Job = match serde_wasm_bindgen::from_value(raw.body()) {
+            Ok(j) => j,
+            Err(e) => {
+                log_event("job_malformed", &e.to_string());
+                raw.ack();
+                continue;
+            }
+        };
+        match job {
+            Job::Webhook(d) => match webhooks::deliver(&db, &env, &cfg, &d).await {
+                Ok(()) => raw.ack(),
+                // Could not even log or re-enqueue: let the queue redeliver this try.
+                Err(e) => {
+                    log_event(
+                        "webhook_delivery_error",
+                        &format!("{} {}: {e}", d.webhook_id, d.event_id),
+                    );
+                    raw.retry();
+                }
+            },
+            Job::Click(c) => {
+                // `record` re-enqueues on failure itself, so the message is done.
+                redirect::record(&env, &db, cfg.rollup_shards, c).await;
+                raw.ack();
+            }
+        }
+    }
+    // A good moment to apply anything parked while the rollup was failing.
+    rollup::drain_if_pending(&env, &db, cfg.rollup_shards).await;
+    Ok(())
+}

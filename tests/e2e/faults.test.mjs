@@ -1,0 +1,75 @@
+// Issue: hardening — faults. The rollup object or the click ledger failing
+// mid-request: the redirect still answers, the event is parked or replayed,
+// and after recovery the counts are exact (and equal to a rebuild).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnApp, UA } from './helpers.mjs';
+
+let app;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const faults = (list) => app.api('POST', '/v2/dev/faults', { token: null, body: { faults: list } });
+
+before(async () => {
+  app = await spawnApp();
+  assert.equal((await app.api('POST', '/v2/handles/demo/campaigns', { body: { campaignId: 'fault-cmp', goalType: 'PRODUCT_SALE', status: 'ACTIVE' } })).status, 201);
+  assert.equal((await app.api('PUT', '/v2/handles/demo/links/fault-link', { body: { destinationUrl: 'https://shop.example.com/', campaignId: 'fault-cmp', trackingPolicy: { appendContextParam: true } } })).status, 201);
+});
+after(async () => {
+  await faults([]).catch(() => {});
+  app?.stop();
+});
+
+const funnel = async () => (await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp')).body.funnel[0];
+
+async function settle(expectClicks, expectConversions) {
+  return app.eventually(async () => {
+    const f = await funnel();
+    return f.clicks === expectClicks && f.conversions === expectConversions ? f : null;
+  }, { timeout: 60_000, interval: 250 });
+}
+
+test('the rollup object failing: redirects and conversions still succeed; after recovery counts are exact', async () => {
+  const start = await funnel();
+  assert.equal((await faults(['rollup'])).body.faults[0], 'rollup');
+  let last;
+  for (let i = 0; i < 10; i++) {
+    last = await app.click('/demo/fault-link', { ua: i % 2 ? UA.mac : UA.iphone, country: 'GB' });
+    assert.equal(last.status, 302, 'the visitor is still redirected');
+  }
+  const clickId = new URL(last.location).searchParams.get('ctx');
+  await sleep(1000); // let the click ledger writes finish
+  const conv = await app.api('POST', '/v2/handles/demo/conversions', { body: { clickId, eventType: 'purchase', value: 10 } });
+  assert.equal(conv.status, 201, 'the conversion is in the ledger');
+  const read = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+  assert.deepEqual([read.status, read.body.error.code], [503, 'unavailable'], 'reads say unavailable, never 500');
+  assert.equal((await faults([])).body.faults.length, 0);
+  // Recovery: the next tracked event drains the parked ones.
+  assert.equal((await app.click('/demo/fault-link', { ua: UA.mac })).status, 302);
+  const f = await settle(start.clicks + 11, start.conversions + 1);
+  assert.ok(f, `exact after recovery: ${JSON.stringify(await funnel())}`);
+  assert.equal(f.revenue, start.revenue + 10);
+  const rebuilt = await app.api('POST', '/v2/handles/demo/campaigns/fault-cmp/rollup/rebuild');
+  assert.equal(rebuilt.status, 200);
+  assert.equal(rebuilt.body.funnel[0].clicks, f.clicks, 'the ledger agrees');
+  assert.deepEqual(rebuilt.body.funnel[0].breakdown, f.breakdown);
+});
+
+test('the click ledger (D1) failing: redirects still answer; clicks are replayed after recovery, exactly once', async () => {
+  const start = await funnel();
+  await faults(['d1_clicks']);
+  for (let i = 0; i < 5; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.android })).status, 302);
+  await sleep(1500);
+  assert.equal((await funnel()).clicks, start.clicks, 'nothing counted while the ledger is down (ledger first)');
+  await faults([]);
+  const f = await settle(start.clicks + 5, start.conversions);
+  assert.ok(f, `replayed: ${JSON.stringify(await funnel())}`);
+  await sleep(1500);
+  assert.equal((await funnel()).clicks, start.clicks + 5, 'no double count from replays');
+  const rebuilt = await app.api('POST', '/v2/handles/demo/campaigns/fault-cmp/rollup/rebuild');
+  assert.equal(rebuilt.body.funnel[0].clicks, start.clicks + 5, 'each replayed click is in the ledger exactly once');
+});
+
+test('the fault switch exists only in local development', async () => {
+  const r = await app.api('POST', '/v2/dev/faults', { token: null, body: { faults: ['disk'] } });
+  assert.deepEqual([r.status, r.body.error.code], [400, 'invalid_field']);
+});
