@@ -71,10 +71,10 @@ test-unit:
 	cargo test --lib
 
 test-e2e: build
-	node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/*.test.mjs'
 
 test-browser: build browser
-	node --test --test-concurrency=1 --test-reporter=spec tests/browser/
+	node --test --test-concurrency=1 --test-reporter=spec 'tests/browser/*.test.mjs'
 
 dry-run: build
 	@rm -rf build/dry-run
