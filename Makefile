@@ -22,7 +22,7 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help tools browser dev test test-unit test-e2e test-browser build token dry-run bench fmt clean
+.PHONY: help tools browser dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean
 
 help:
 	@echo "make dev    — build and run everything locally on 127.0.0.1:$(PORT)"
@@ -68,7 +68,12 @@ token: .dev.vars node_modules/.installed
 	@node scripts/token.mjs --handle $(HANDLE) --role $(ROLE)
 
 test-unit:
-	cargo test --lib
+	cargo test --lib --test fuzz_parsers
+
+## Long property-based fuzzing of every core parser (release build, FUZZ_CASES per property).
+FUZZ_CASES ?= 200000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test fuzz_parsers -- --test-threads=1 --nocapture 2>&1 | tee fuzz-results.log
 
 test-e2e: build
 	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/*.test.mjs'
