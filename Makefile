@@ -47,8 +47,15 @@ node_modules/.installed: package.json package-lock.json
 ## The Worker bundle (build/worker/shim.mjs + index_bg.wasm).
 build: tools $(WASM)
 
-$(WASM): $(SOURCES)
-	worker-build --release
+# worker-build's own wasm-opt pass keeps the 200 KB `name` section; we run
+# wasm-opt ourselves: -Oz and strip debug info/names (Cargo's `strip = true`
+# would break wasm-bindgen, stripping after it is safe).
+WASM_OPT_FLAGS := -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+	--enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling
+
+$(WASM): $(SOURCES) src/edge/mcp_tools.json
+	worker-build --release --no-opt
+	wasm-opt $(WASM_OPT_FLAGS) $@ -o $@.opt && mv $@.opt $@
 	@touch $@
 
 .dev.vars:

@@ -80,8 +80,16 @@ async fn one(ctx: &Ctx, m: Value) -> Option<Value> {
             "Invalid Request: jsonrpc must be \"2.0\"",
         ));
     }
-    let (Some(id), Some(method)) = (id, method) else {
-        return None; // a notification (e.g. notifications/initialized) or a response
+    let Some(id) = id else {
+        return None; // a notification (e.g. notifications/initialized)
+    };
+    let Some(method) = method else {
+        // A request (it has an id) without a string method must still be answered.
+        return Some(rpc_error(
+            &id,
+            -32600,
+            "Invalid Request: method must be a string",
+        ));
     };
     let params = m.get("params").cloned().unwrap_or(Value::Null);
     Some(match method {
@@ -178,11 +186,14 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
-fn opt(args: &Value, key: &str) -> Option<String> {
+/// An optional scalar argument that becomes a query parameter; any other
+/// JSON type is an `invalid_field` error rather than silently ignored.
+fn opt(args: &Value, key: &str) -> Result<Option<String>, ToolError> {
     match args.get(key) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(ApiError::field(key, "must be a string or a number").into()),
     }
 }
 
@@ -204,9 +215,9 @@ async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolErro
             format!(
                 "/v2/handles/{h}/campaigns{}",
                 query(&[
-                    ("status", opt(&args, "status")),
-                    ("limit", opt(&args, "limit")),
-                    ("cursor", opt(&args, "cursor"))
+                    ("status", opt(&args, "status")?),
+                    ("limit", opt(&args, "limit")?),
+                    ("cursor", opt(&args, "cursor")?)
                 ])
             ),
             None,
@@ -230,7 +241,7 @@ async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolErro
                 "/v2/handles/{h}/analytics{}",
                 query(&[
                     ("funnel", Some("true".into())),
-                    ("campaignId", opt(&args, "campaignId"))
+                    ("campaignId", opt(&args, "campaignId")?)
                 ])
             ),
             None,
@@ -245,7 +256,7 @@ async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolErro
             format!(
                 "/v2/public/handles/{h}/site-structure/campaigns/{}{}",
                 seg(&args, "campaignId")?,
-                query(&[("version", opt(&args, "version"))])
+                query(&[("version", opt(&args, "version")?)])
             ),
             None,
         ),
@@ -331,67 +342,10 @@ async fn run_twin(
     Ok((status, value))
 }
 
+/// Tool definitions (name, description, input JSON Schema), kept as data:
+/// `mcp_tools.json` beside this file.
+const TOOLS_JSON: &str = include_str!("mcp_tools.json");
+
 fn tools() -> Value {
-    let handle =
-        json!({"type": "string", "description": "Handle (defaults to the token's handle)"});
-    let campaign_id = json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{2,63}$"});
-    json!([
-        {
-            "name": "campaign_list",
-            "description": "List campaigns of the handle (scope campaigns.read).",
-            "inputSchema": {"type": "object", "properties": {
-                "handle": handle, "status": {"type": "string", "enum": ["DRAFT", "ACTIVE", "PAUSED"]},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100}, "cursor": {"type": "string"}}}
-        },
-        {
-            "name": "campaign_create",
-            "description": "Create a campaign (scope campaigns.write). Returns the campaign and quickStart steps.",
-            "inputSchema": {"type": "object", "required": ["goalType"], "properties": {
-                "handle": handle, "campaignId": campaign_id, "name": {"type": "string", "maxLength": 120},
-                "goalType": {"type": "string", "enum": ["PRODUCT_SALE", "LEAD_CAPTURE", "NEWSLETTER", "AFFILIATE_CLICKOUT", "APP_INSTALL"]},
-                "status": {"type": "string", "enum": ["DRAFT", "ACTIVE"]}, "trackingPreset": {"type": "string"},
-                "conversionEventType": {"type": "string"}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-                "primarySlug": {"type": "string"}}}
-        },
-        {
-            "name": "campaign_health",
-            "description": "Readiness checks of a campaign (scope campaigns.read).",
-            "inputSchema": {"type": "object", "required": ["campaignId"], "properties": {"handle": handle, "campaignId": campaign_id}}
-        },
-        {
-            "name": "funnel_get",
-            "description": "Funnel metrics of one campaign, or the aggregate over all campaigns (scope analytics.read).",
-            "inputSchema": {"type": "object", "properties": {"handle": handle, "campaignId": campaign_id}}
-        },
-        {
-            "name": "link_upsert",
-            "description": "Create or replace a short link /{handle}/{slug} (scope links.write).",
-            "inputSchema": {"type": "object", "required": ["slug", "destinationUrl"], "properties": {
-                "handle": handle, "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
-                "destinationUrl": {"type": "string", "format": "uri"}, "campaignId": campaign_id,
-                "trackingPolicy": {"type": "object", "properties": {
-                    "mode": {"type": "string", "enum": ["DIRECT", "AGGREGATE_ONLY", "OFF"]},
-                    "appendContextParam": {"type": "boolean"}, "contextParamName": {"type": "string"},
-                    "forwardQuery": {"type": "boolean"}}}}}
-        },
-        {
-            "name": "campaign_structure_get",
-            "description": "Fetch the campaign detail structure, latest or a given version (scope pages.read).",
-            "inputSchema": {"type": "object", "required": ["campaignId"], "properties": {
-                "handle": handle, "campaignId": campaign_id, "version": {"type": "integer", "minimum": 1}}}
-        },
-        {
-            "name": "campaign_structure_upsert",
-            "description": "Store a new version of the campaign detail structure (scope pages.write). Returns {version, key}.",
-            "inputSchema": {"type": "object", "required": ["campaignId", "page", "schema"], "properties": {
-                "handle": handle, "campaignId": campaign_id,
-                "page": {"type": "object", "required": ["slug", "title"], "properties": {"slug": {"type": "string"}, "title": {"type": "string"}}},
-                "schema": {"type": "object"}}}
-        },
-        {
-            "name": "campaign_structure_publish",
-            "description": "Publish the latest structure version as FREE_WITH_LOGIN and set the campaign's detailsPageSlug (scope pages.write).",
-            "inputSchema": {"type": "object", "required": ["campaignId"], "properties": {"handle": handle, "campaignId": campaign_id}}
-        }
-    ])
+    serde_json::from_str(TOOLS_JSON).unwrap_or_else(|_| json!([]))
 }

@@ -78,7 +78,9 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
 }
 
 async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
-    let method = Method::parse(req.method().as_ref());
+    // The raw method: workers-rs maps methods it does not know to GET, which
+    // would serve `PROPFIND` or `PURGE` as a GET.
+    let method = Method::parse(&req.inner().method());
     let path = req.path();
     let matched = match resolve(method, &path) {
         Ok(m) => m,

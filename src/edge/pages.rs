@@ -59,33 +59,26 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> Api
         .as_ref()
         .map(|p| p.subject().to_string())
         .unwrap_or_default();
-    // Claim the next version (retry if a concurrent upsert took it).
-    let mut claimed = None;
-    for _ in 0..5 {
-        let next = ctx
-            .db
-            .value::<i64>(
-                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM site_structures WHERE handle = ? AND campaign_id = ?",
-                &[s(h.as_str()), s(id.as_str())],
-                "v",
-            )
-            .await?
-            .unwrap_or(1);
-        let key = object_key(&h, &id, next);
-        let n = ctx
-            .db
-            .run(
-                "INSERT INTO site_structures (handle, campaign_id, version, object_key, page_slug, created_by, created_at) \
-                 VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                &[s(h.as_str()), s(id.as_str()), i(next), s(&key), s(st.page_slug.as_str()), s(&by), i(now)],
-            )
-            .await?;
-        if n == 1 {
-            claimed = Some((next, key));
-            break;
-        }
+    // Claim the next version in one statement: D1 runs statements one at a
+    // time, so MAX()+1 and the insert cannot interleave with another upsert.
+    #[derive(Deserialize)]
+    struct Claimed {
+        version: i64,
+        object_key: String,
     }
-    let (version, key) = claimed.ok_or(ApiError::Unavailable)?;
+    let prefix = format!("site-structure/{}/campaigns/{}/v", h.as_str(), id.as_str());
+    let claimed = ctx
+        .db
+        .first::<Claimed>(
+            "INSERT INTO site_structures (handle, campaign_id, version, object_key, page_slug, created_by, created_at) \
+             SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3 || (COALESCE(MAX(version), 0) + 1) || '.json', ?4, ?5, ?6 \
+             FROM site_structures WHERE handle = ?1 AND campaign_id = ?2 RETURNING version, object_key",
+            &[s(h.as_str()), s(id.as_str()), s(&prefix), s(st.page_slug.as_str()), s(&by), i(now)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::Internal("version claim returned no row".into()))?;
+    let (version, key) = (claimed.version, claimed.object_key);
+    debug_assert_eq!(key, object_key(&h, &id, version));
     let bucket = ctx.env.bucket("SITE_STRUCTURE")?;
     let put = bucket
         .put(&key, st.to_json().to_string().into_bytes())
