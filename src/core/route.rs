@@ -266,35 +266,29 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
             };
             m(Some(handle), r.0, r.1)
         }
-        [h, "p", s] => {
-            let (handle, s) = match (Handle::parse(h), Slug::parse(s)) {
-                (Some(h), Some(s)) => (h, s),
-                _ => return Err(NoRoute::NotFound),
-            };
-            match method {
-                Get | Head => m(
-                    Some(handle.clone()),
-                    Need::PUBLIC,
-                    Ok(Route::DetailPage(handle, s)),
-                ),
-                _ => na("GET, HEAD"),
-            }
-        }
-        [h, s] => {
-            let (handle, s) = match (Handle::parse(h), Slug::parse(s)) {
-                (Some(h), Some(s)) => (h, s),
-                _ => return Err(NoRoute::NotFound),
-            };
-            match method {
-                Get | Head => m(
-                    Some(handle.clone()),
-                    Need::PUBLIC,
-                    Ok(Route::Redirect(handle, s)),
-                ),
-                _ => na("GET, HEAD"),
-            }
-        }
+        [h, "p", s] => public(h, s, method, Route::DetailPage),
+        [h, s] => public(h, s, method, Route::Redirect),
         _ => Err(NoRoute::NotFound),
+    }
+}
+
+/// `/{handle}/{slug}` and `/{handle}/p/{slug}`: public, GET or HEAD.
+fn public(
+    h: &str,
+    s: &str,
+    method: Method,
+    route: fn(Handle, Slug) -> Route,
+) -> Result<Matched, NoRoute> {
+    let (Some(handle), Some(slug)) = (Handle::parse(h), Slug::parse(s)) else {
+        return Err(NoRoute::NotFound);
+    };
+    match method {
+        Method::Get | Method::Head => Ok(Matched {
+            handle: Some(handle.clone()),
+            need: Need::PUBLIC,
+            route: Ok(route(handle, slug)),
+        }),
+        _ => Err(NoRoute::MethodNotAllowed("GET, HEAD")),
     }
 }
 

@@ -318,39 +318,36 @@ pub async fn apply_retrying(
     last
 }
 
+/// One GET from every shard of a campaign, in parallel.
+async fn read_shards<T: serde::de::DeserializeOwned>(
+    env: &Env,
+    h: &Handle,
+    campaign: &str,
+    shards: u32,
+    path: &str,
+) -> ApiResult<Vec<T>> {
+    let reads = (0..shards.max(1)).map(|k| async move {
+        let mut resp = call(env, &object_name(h, campaign, k), Method::Get, path, None).await?;
+        Ok::<T, ApiError>(resp.json().await?)
+    });
+    futures_util::future::try_join_all(reads).await
+}
+
 /// The merged snapshot of all shards.
 pub async fn snapshot(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<Snapshot> {
     let mut total = Snapshot::default();
-    for k in 0..shards.max(1) {
-        let mut resp = call(
-            env,
-            &object_name(h, campaign, k),
-            Method::Get,
-            "/snapshot",
-            None,
-        )
-        .await?;
-        let s: Snapshot = resp.json().await?;
+    for s in read_shards::<Snapshot>(env, h, campaign, shards, "/snapshot").await? {
         total.merge(&s);
     }
     Ok(total)
 }
 
 pub async fn series(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<Vec<HourRow>> {
-    let mut rows = Vec::new();
-    for k in 0..shards.max(1) {
-        let mut resp = call(
-            env,
-            &object_name(h, campaign, k),
-            Method::Get,
-            "/series",
-            None,
-        )
-        .await?;
-        let mut r: Vec<HourRow> = resp.json().await?;
-        rows.append(&mut r);
-    }
-    Ok(rows)
+    Ok(
+        read_shards::<Vec<HourRow>>(env, h, campaign, shards, "/series")
+            .await?
+            .concat(),
+    )
 }
 
 pub async fn reset(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<()> {
