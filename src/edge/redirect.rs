@@ -147,7 +147,7 @@ pub async fn redirect(ctx: &Ctx, req: &Request, h: &Handle, slug: &Slug) -> ApiR
         };
         let (env, db, shards) = (ctx.env.clone(), ctx.db.clone(), ctx.cfg.rollup_shards);
         ctx.wctx
-            .wait_until(async move { record(&env, &db, shards, job).await });
+            .wait_until(async move { record_batched(&env, &db, shards, job).await });
     }
     Ok(resp)
 }
@@ -177,9 +177,117 @@ pub struct ClickJob {
 /// Replays give up after this many tries (with the capped backoff, ~3 h).
 const MAX_REPLAYS: u32 = 200;
 
-/// Ledger first (a rollup count without a ledger row could never be rebuilt),
-/// then the rollup. A ledger failure hands the click to the job queue for
-/// replay; a rollup failure parks the event in the D1 outbox.
+/// How long a click waits in the isolate's buffer before its batch is
+/// written. The visitor never waits: this is all after the response.
+const BATCH_WINDOW_MS: u64 = 20;
+/// Largest batch per flush (one D1 transaction).
+const MAX_BATCH: usize = 200;
+
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<ClickJob>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Record a click from the redirect. Clicks arriving within
+/// `BATCH_WINDOW_MS` in this isolate are written together: one D1
+/// transaction for their ledger rows and one rollup call per campaign,
+/// instead of one of each per click. Every request's `waitUntil` stays
+/// pending until a flush that contains its click has run (whichever request
+/// flushes, the isolate is kept alive by its pending `waitUntil`), so a
+/// buffered click is never dropped.
+pub async fn record_batched(env: &Env, db: &Db, shards: u32, job: ClickJob) {
+    BUFFER.with(|b| b.borrow_mut().push(job));
+    worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
+    loop {
+        let batch: Vec<ClickJob> = BUFFER.with(|b| {
+            let mut b = b.borrow_mut();
+            let n = b.len().min(MAX_BATCH);
+            b.drain(..n).collect()
+        });
+        if batch.is_empty() {
+            return;
+        }
+        write_batch(env, db, shards, batch).await;
+    }
+}
+
+async fn write_batch(env: &Env, db: &Db, shards: u32, jobs: Vec<ClickJob>) {
+    let jobs: Vec<ClickJob> = jobs
+        .into_iter()
+        .filter(|j| j.mode != TrackingMode::Off.as_str())
+        .collect();
+    let written = async {
+        if faults::active("d1_clicks") {
+            return Err(crate::core::error::ApiError::Internal(
+                "injected fault: d1_clicks".into(),
+            ));
+        }
+        let mut last = Ok(());
+        for attempt in 0..3u64 {
+            if attempt > 0 {
+                worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            let stmts = jobs
+                .iter()
+                .map(|j| ledger_statement(db, j))
+                .collect::<ApiResult<Vec<_>>>()?;
+            // A D1 batch is one transaction: all rows or none, so a retry is safe.
+            match db.batch(stmts).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Err(e),
+            }
+        }
+        last
+    }
+    .await;
+    if let Err(e) = written {
+        log_event(
+            "click_batch_failed",
+            &format!("{} click(s): {e}; recording one by one", jobs.len()),
+        );
+        for j in jobs {
+            record(env, db, shards, j).await;
+        }
+        return;
+    }
+    let mut by_campaign: std::collections::BTreeMap<(String, String), Vec<RollupEvent>> =
+        std::collections::BTreeMap::new();
+    for j in &jobs {
+        by_campaign
+            .entry((j.handle.clone(), j.campaign.clone()))
+            .or_default()
+            .push(rollup_event(j));
+    }
+    for ((handle, campaign), events) in by_campaign {
+        if let Some(h) = Handle::parse(&handle) {
+            rollup::apply_or_park(env, db, &h, &campaign, shards, events).await;
+        }
+    }
+}
+
+fn rollup_event(job: &ClickJob) -> RollupEvent {
+    RollupEvent {
+        id: job.click_id.clone(),
+        kind: EventKind::Click,
+        ts: job.ts,
+        bot: job.bot_reason.is_some(),
+        dims: Some(Dims {
+            source: job.source.clone(),
+            country: job.country.clone(),
+            device: job.device.to_ascii_lowercase(),
+            segment: job.segment.clone(),
+            link: job.slug.clone(),
+            rule: job.rule_id.clone(),
+        }),
+        value_cents: 0,
+        currency: None,
+        count: 1,
+    }
+}
+
+/// Record one click: ledger first (a rollup count without a ledger row could
+/// never be rebuilt), then the rollup. A ledger failure hands the click to the
+/// job queue for replay; a rollup failure parks the event in the D1 outbox.
+/// Used for replays and when a batch could not be written.
 pub async fn record(env: &Env, db: &Db, shards: u32, job: ClickJob) {
     if job.mode == TrackingMode::Off.as_str() {
         return;
@@ -219,42 +327,15 @@ pub async fn record(env: &Env, db: &Db, shards: u32, job: ClickJob) {
     let Some(handle) = Handle::parse(&job.handle) else {
         return;
     };
-    let event = RollupEvent {
-        id: job.click_id.clone(),
-        kind: EventKind::Click,
-        ts: job.ts,
-        bot: job.bot_reason.is_some(),
-        dims: Some(Dims {
-            source: job.source.clone(),
-            country: job.country.clone(),
-            device: job.device.to_ascii_lowercase(),
-            segment: job.segment.clone(),
-            link: job.slug.clone(),
-            rule: job.rule_id.clone(),
-        }),
-        value_cents: 0,
-        currency: None,
-        count: 1,
-    };
-    rollup::apply_or_park(env, db, &handle, &job.campaign, shards, vec![event]).await;
-}
-
-async fn retry<F, Fut>(f: F) -> ApiResult<()>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = ApiResult<usize>>,
-{
-    let mut last = Ok(());
-    for attempt in 0..3u64 {
-        if attempt > 0 {
-            worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
-        }
-        match f().await {
-            Ok(_) => return Ok(()),
-            Err(e) => last = Err(e),
-        }
-    }
-    last
+    rollup::apply_or_park(
+        env,
+        db,
+        &handle,
+        &job.campaign,
+        shards,
+        vec![rollup_event(&job)],
+    )
+    .await;
 }
 
 async fn write_ledger(db: &Db, j: &ClickJob) -> ApiResult<()> {
@@ -263,51 +344,59 @@ async fn write_ledger(db: &Db, j: &ClickJob) -> ApiResult<()> {
             "injected fault: d1_clicks".into(),
         ));
     }
+    let mut last = Ok(());
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
+        }
+        match ledger_statement(db, j)?.run().await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Err(e.into()),
+        }
+    }
+    last
+}
+
+/// The ledger write of one click: a click row (DIRECT), or an increment of
+/// its hourly aggregate (AGGREGATE_ONLY, no per-click row).
+fn ledger_statement(db: &Db, j: &ClickJob) -> ApiResult<worker::D1PreparedStatement> {
     if j.mode == TrackingMode::AggregateOnly.as_str() {
-        let args = [
+        return db.stmt(
+            "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
+             VALUES (?,?,?,?,?,?,?,?,?,1,?) ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
+             DO UPDATE SET clicks = clicks + 1, last_ts = max(last_ts, excluded.last_ts)",
+            &[
+                s(&j.handle),
+                s(&j.campaign),
+                i(hour_floor(j.ts)),
+                s(&j.slug),
+                s(j.rule_id.as_deref().unwrap_or("")),
+                s(&j.country),
+                s(&j.device),
+                s(&j.source),
+                b(j.bot_reason.is_some()),
+                i(j.ts),
+            ],
+        );
+    }
+    db.stmt(
+        "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
+         referrer_host, segment, bot, bot_reason, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        &[
+            s(&j.click_id),
             s(&j.handle),
-            s(&j.campaign),
-            i(hour_floor(j.ts)),
             s(&j.slug),
-            s(j.rule_id.as_deref().unwrap_or("")),
+            s(&j.campaign),
+            os(j.rule_id.as_deref()),
+            os(j.variant_id.as_deref()),
             s(&j.country),
             s(&j.device),
             s(&j.source),
+            os(j.referrer_host.as_deref()),
+            s(&j.segment),
             b(j.bot_reason.is_some()),
+            os(j.bot_reason.as_deref()),
             i(j.ts),
-        ];
-        return retry(|| {
-            db.run(
-                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
-                 VALUES (?,?,?,?,?,?,?,?,?,1,?) ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
-                 DO UPDATE SET clicks = clicks + 1, last_ts = max(last_ts, excluded.last_ts)",
-                &args,
-            )
-        })
-        .await;
-    }
-    let args = [
-        s(&j.click_id),
-        s(&j.handle),
-        s(&j.slug),
-        s(&j.campaign),
-        os(j.rule_id.as_deref()),
-        os(j.variant_id.as_deref()),
-        s(&j.country),
-        s(&j.device),
-        s(&j.source),
-        os(j.referrer_host.as_deref()),
-        s(&j.segment),
-        b(j.bot_reason.is_some()),
-        os(j.bot_reason.as_deref()),
-        i(j.ts),
-    ];
-    retry(|| {
-        db.run(
-            "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
-             referrer_host, segment, bot, bot_reason, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            &args,
-        )
-    })
-    .await
+        ],
+    )
 }
