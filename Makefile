@@ -22,7 +22,7 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help tools browser dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean
+.PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean
 
 help:
 	@echo "make dev    — build and run everything locally on 127.0.0.1:$(PORT)"
@@ -39,6 +39,10 @@ tools: node_modules/.installed
 ## Headless Chromium for the dashboard's browser test (Debian package; never a downloaded browser).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## wrk (Debian package) for the benchmarks.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -94,11 +98,15 @@ dry-run: build
 	@ls -l build/dry-run
 
 ## Everything CI runs.
-test: tools test-unit test-e2e test-browser dry-run
+test: tools test-unit test-e2e test-browser dry-run bench-smoke
 
-bench: build
+bench: build wrk
 	cargo bench --bench redirect
 	node bench/run.mjs
+
+## The bench harness on a tiny input (part of make test; asserts no timing).
+bench-smoke: build wrk
+	node bench/run.mjs --smoke
 
 fmt:
 	cargo fmt
