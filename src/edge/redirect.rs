@@ -190,22 +190,21 @@ thread_local! {
 /// Record a click from the redirect. Clicks arriving within
 /// `BATCH_WINDOW_MS` in this isolate are written together: one D1
 /// transaction for their ledger rows and one rollup call per campaign,
-/// instead of one of each per click. Every request's `waitUntil` stays
-/// pending until a flush that contains its click has run (whichever request
-/// flushes, the isolate is kept alive by its pending `waitUntil`), so a
-/// buffered click is never dropped.
+/// instead of one of each per click. A click taken by another request's
+/// flush is written under that request's pending `waitUntil`, which keeps the
+/// isolate alive until the batch is written.
 pub async fn record_batched(env: &Env, db: &Db, shards: u32, job: ClickJob) {
     BUFFER.with(|b| b.borrow_mut().push(job));
     worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-    loop {
-        let batch: Vec<ClickJob> = BUFFER.with(|b| {
-            let mut b = b.borrow_mut();
-            let n = b.len().min(MAX_BATCH);
-            b.drain(..n).collect()
-        });
-        if batch.is_empty() {
-            return;
-        }
+    // At most one batch per request: every buffered click has its own waiting
+    // request, so the buffer always empties, and no single `waitUntil` keeps
+    // flushing other requests' clicks for long (production caps waitUntil).
+    let batch: Vec<ClickJob> = BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        let n = b.len().min(MAX_BATCH);
+        b.drain(..n).collect()
+    });
+    if !batch.is_empty() {
         write_batch(env, db, shards, batch).await;
     }
 }
