@@ -147,7 +147,7 @@ export function renderDetails(res) {
   }
   for (const prof of (res.redirect ?? []).flatMap((m) => m.breakdown?.profiles ?? [])) {
     if (!prof?.isolates) continue;
-    out.push(`\n**CPU profile, ${prof.what}**: ${int(prof.requests)} redirects (direct, V8 sampling profiler on the Worker's isolate, ${prof.load.seconds.toFixed(0)} s of wrk at ${int(prof.load.rps)} req/s; self time incl. profiler overhead; indicative only — workerd runs every isolate on one thread and some samples are misattributed, e.g. D1 client frames in the untracked run):\n`);
+    out.push(`\n**CPU profile, ${prof.what}**: ${int(prof.requests)} redirects (direct, V8 sampling profiler on the Worker's isolate, ${prof.load.seconds.toFixed(0)} s of wrk at ${int(prof.load.rps)} req/s; self time incl. profiler overhead; indicative only — workerd runs every isolate on one thread and the sampler can misattribute samples; an earlier run showed D1 client frames in an untracked profile):\n`);
     for (const i of prof.isolates) {
       out.push(`- \`${i.id}\`: sampled ${ms(i.totalMs)}, idle ${ms(i.idleMs)}`);
       out.push(`  - by area: ${i.areas.map((a) => `${a.name} ${ms(a.ms)}`).join(', ')}`);
