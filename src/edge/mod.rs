@@ -91,11 +91,9 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
         }
         Err(NoRoute::NotFound) => return Err(ApiError::NotFound("Route".into())),
     };
-    let host = req
-        .url()
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string));
-    let cfg = Config::load(&env, host.as_deref());
+    // Parsed once: the host feeds the config, the redirect reuses the URL.
+    let url = req.url()?;
+    let cfg = Config::load(&env, url.host_str());
     faults::configure(&cfg.faults);
     let db = Db::new(&env)?;
     let mut ctx = Ctx {
@@ -108,7 +106,7 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
 
     // The redirect is the hot path: no auth work at all.
     if let Ok(Route::Redirect(h, s)) = &matched.route {
-        return redirect::redirect(&ctx, &req, h, s).await;
+        return redirect::redirect(&ctx, &req, &url, h, s).await;
     }
 
     if let Some(handle) = &matched.handle {

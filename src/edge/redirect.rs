@@ -74,7 +74,13 @@ fn not_found_page() -> Response {
     )
 }
 
-pub async fn redirect(ctx: &Ctx, req: &Request, h: &Handle, slug: &Slug) -> ApiResult<Response> {
+pub async fn redirect(
+    ctx: &Ctx,
+    req: &Request,
+    url: &worker::Url,
+    h: &Handle,
+    slug: &Slug,
+) -> ApiResult<Response> {
     let now = http::now_ms();
     let (link, rules) = futures_util::future::join(
         load_link(ctx, h.as_str(), slug.as_str(), now),
@@ -97,7 +103,6 @@ pub async fn redirect(ctx: &Ctx, req: &Request, h: &Handle, slug: &Slug) -> ApiR
         None
     };
 
-    let url = req.url()?;
     let ua = http::header(req, "user-agent").unwrap_or_default();
     let referer = http::header(req, "referer");
     let cf = req.cf();
