@@ -143,6 +143,50 @@ impl Snapshot {
             }
         }
     }
+    /// What a set of events adds to a rollup: the counter deltas of every
+    /// `(dim, value)` row they touch, summed. The rollup object writes this
+    /// with one upsert per table instead of one statement per event and row.
+    pub fn of_events<'a>(events: impl IntoIterator<Item = &'a RollupEvent>) -> Snapshot {
+        let mut snap = Snapshot::default();
+        for ev in events {
+            let n = ev.count.max(1);
+            let mut c = Counters::default();
+            match ev.kind {
+                EventKind::Click => {
+                    c.clicks = n;
+                    c.bot_clicks = if ev.bot { n } else { 0 };
+                    c.last_ms = ev.ts;
+                }
+                EventKind::Conversion => {
+                    c.conversions = 1;
+                    c.last_ms = ev.ts;
+                    if ev.value_cents > 0 {
+                        if let Some(cur) = &ev.currency {
+                            c.revenue.insert(cur.clone(), ev.value_cents);
+                        }
+                    }
+                }
+                EventKind::TestConversion => c.test_conversions = 1,
+            }
+            let hour = crate::core::time::hour_floor(ev.ts).to_string();
+            let mut rows: Vec<(&str, &str)> = vec![("total", "")];
+            if ev.kind != EventKind::TestConversion {
+                rows.push(("hour", &hour));
+                if let Some(d) = &ev.dims {
+                    rows.extend(d.rows());
+                }
+            }
+            for (dim, value) in rows {
+                snap.rows
+                    .entry(dim.to_string())
+                    .or_default()
+                    .entry(value.to_string())
+                    .or_default()
+                    .add(&c);
+            }
+        }
+        snap
+    }
     pub fn total(&self) -> Counters {
         self.rows
             .get("total")
@@ -413,6 +457,54 @@ pub fn timeseries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ev(id: &str, kind: EventKind, ts: i64, bot: bool, cents: i64) -> RollupEvent {
+        RollupEvent {
+            id: id.into(),
+            kind,
+            ts,
+            bot,
+            dims: Some(Dims {
+                source: "facebook".into(),
+                country: "GB".into(),
+                device: "mobile".into(),
+                segment: "paid_social".into(),
+                link: "spring".into(),
+                rule: (id.len() % 2 == 0).then(|| "r1".to_string()),
+            }),
+            value_cents: cents,
+            currency: (cents > 0).then(|| "EUR".to_string()),
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn of_events_sums_what_each_event_adds() {
+        let hour = 3_600_000 * 500_000;
+        let events = vec![
+            ev("c1", EventKind::Click, hour + 5, false, 0),
+            ev("c22", EventKind::Click, hour + 9, true, 0),
+            ev("c333", EventKind::Conversion, hour + 7, false, 1999),
+            ev("t1", EventKind::TestConversion, hour + 100, false, 500),
+        ];
+        let d = Snapshot::of_events(&events);
+        let t = d.total();
+        assert_eq!((t.clicks, t.bot_clicks, t.conversions, t.test_conversions), (2, 1, 1, 1));
+        assert_eq!(t.last_ms, hour + 9, "test conversions do not move lastSeen");
+        assert_eq!(t.revenue.get("EUR"), Some(&1999), "test conversions carry no revenue");
+        let h = &d.rows["hour"][&hour.to_string()];
+        assert_eq!((h.clicks, h.conversions, h.test_conversions), (2, 1, 0));
+        assert_eq!(d.rows["country"]["GB"].clicks, 2);
+        assert_eq!(d.rows["rule"]["r1"].clicks, 1, "only c22 fired r1");
+        assert_eq!(d.rows["source"]["facebook"].revenue.get("EUR"), Some(&1999));
+        // the batch delta equals the per-event deltas merged
+        let mut merged = Snapshot::default();
+        for e in &events {
+            merged.merge(&Snapshot::of_events([e]));
+        }
+        assert_eq!(d, merged);
+        assert_eq!(Snapshot::of_events(&[]), Snapshot::default());
+    }
 
     #[test]
     fn confidence_formula() {

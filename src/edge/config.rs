@@ -1,4 +1,6 @@
-//! Configuration, read once per request from the environment into a typed struct.
+//! Configuration, read from the environment into a typed struct once per
+//! isolate (vars and secrets cannot change under a running isolate: a new
+//! deployment or `wrangler dev` reload starts new isolates).
 
 use crate::core::auth::JwtConfig;
 use worker::Env;
@@ -8,8 +10,9 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub rollup_shards: u32,
     pub cache_ttl_ms: i64,
-    /// Hosts this service answers short links on (lower-case): destinations
-    /// pointing here would loop.
+    /// Hosts this service answers short links on (`SHORT_HOSTS`, lower-case):
+    /// destinations pointing here would loop. The request's own host is added
+    /// per request (`own_hosts`).
     pub own_hosts: Vec<String>,
     pub allow_http_webhooks: bool,
     /// Local development: enables `POST /v2/dev/token` (never set in production).
@@ -31,17 +34,23 @@ fn flag(env: &Env, name: &str) -> bool {
     var(env, name).is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
+thread_local! {
+    static LOADED: std::cell::OnceCell<std::rc::Rc<Config>> = const { std::cell::OnceCell::new() };
+}
+
 impl Config {
-    pub fn load(env: &Env, request_host: Option<&str>) -> Config {
-        let mut own_hosts: Vec<String> = var(env, "SHORT_HOSTS")
+    /// The isolate's configuration, read from `env` on first use.
+    pub fn get(env: &Env) -> std::rc::Rc<Config> {
+        LOADED.with(|c| c.get_or_init(|| std::rc::Rc::new(Config::load(env))).clone())
+    }
+
+    fn load(env: &Env) -> Config {
+        let own_hosts: Vec<String> = var(env, "SHORT_HOSTS")
             .unwrap_or_default()
             .split(',')
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .collect();
-        if let Some(h) = request_host {
-            own_hosts.push(h.to_ascii_lowercase());
-        }
         Config {
             jwt: JwtConfig {
                 secret: var(env, "JWT_SECRET").unwrap_or_default().into_bytes(),
@@ -72,7 +81,10 @@ impl Config {
         }
     }
 
-    pub fn own_hosts(&self) -> Vec<&str> {
-        self.own_hosts.iter().map(String::as_str).collect()
+    /// The configured short-link hosts plus the host this request came to.
+    pub fn own_hosts<'a>(&'a self, request_host: Option<&'a str>) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self.own_hosts.iter().map(String::as_str).collect();
+        v.extend(request_host);
+        v
     }
 }

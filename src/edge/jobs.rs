@@ -17,7 +17,7 @@ pub enum Job {
 }
 
 pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
-    let cfg = Config::load(&env, None);
+    let cfg = Config::get(&env);
     faults::configure(&cfg.faults);
     let db = match Db::new(&env) {
         Ok(db) => db,

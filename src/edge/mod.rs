@@ -32,7 +32,9 @@ use worker::{event, Context, Env, Request, Response};
 /// Everything a handler may need, built once per request.
 pub struct Ctx {
     pub env: Env,
-    pub cfg: Config,
+    pub cfg: std::rc::Rc<Config>,
+    /// The host this request came to (lower-case): a short-link host too.
+    pub host: Option<String>,
     pub db: Db,
     pub wctx: Context,
     pub principal: Option<Principal>,
@@ -55,7 +57,7 @@ async fn queue(
 /// Every minute: apply rollup events parked while a rollup object was failing.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let cfg = Config::load(&env, None);
+    let cfg = Config::get(&env);
     faults::configure(&cfg.faults);
     if let Ok(db) = Db::new(&env) {
         if let Err(e) = rollup::drain(&env, &db, cfg.rollup_shards).await {
@@ -81,8 +83,10 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
     // The raw method: workers-rs maps methods it does not know to GET, which
     // would serve `PROPFIND` or `PURGE` as a GET.
     let method = Method::parse(&req.inner().method());
-    let path = req.path();
-    let matched = match resolve(method, &path) {
+    // Parsed once: the path routes, the host is a short-link host, the
+    // redirect reuses the query.
+    let url = req.url()?;
+    let matched = match resolve(method, url.path()) {
         Ok(m) => m,
         Err(NoRoute::MethodNotAllowed(allow)) => {
             let resp = error_response(&ApiError::MethodNotAllowed);
@@ -91,12 +95,11 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
         }
         Err(NoRoute::NotFound) => return Err(ApiError::NotFound("Route".into())),
     };
-    // Parsed once: the host feeds the config, the redirect reuses the URL.
-    let url = req.url()?;
-    let cfg = Config::load(&env, url.host_str());
+    let cfg = Config::get(&env);
     faults::configure(&cfg.faults);
     let db = Db::new(&env)?;
     let mut ctx = Ctx {
+        host: url.host_str().map(|h| h.to_ascii_lowercase()),
         env,
         cfg,
         db,
@@ -118,6 +121,13 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
     }
     let route = matched.route?;
     dispatch(&ctx, req, route).await
+}
+
+impl Ctx {
+    /// This service's short-link hosts: configured ones and the request's.
+    pub fn own_hosts(&self) -> Vec<&str> {
+        self.cfg.own_hosts(self.host.as_deref())
+    }
 }
 
 /// Call the one handler of a matched, authorized route. Also used by the MCP

@@ -12,7 +12,7 @@ use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView};
 use crate::core::time::hour_floor;
 use crate::edge::cache::{self, LinkEntry};
-use crate::edge::db::{b, i, os, s, Db};
+use crate::edge::db::{s, Db};
 use crate::edge::http::{self, log_event, respond, ApiResult};
 use crate::edge::jobs::Job;
 use crate::edge::{faults, rollup, rules, Ctx};
@@ -150,9 +150,14 @@ pub async fn redirect(
             ts: now,
             attempt: 1,
         };
-        let (env, db, shards) = (ctx.env.clone(), ctx.db.clone(), ctx.cfg.rollup_shards);
-        ctx.wctx
-            .wait_until(async move { record_batched(&env, &db, shards, job).await });
+        match enqueue(job) {
+            Flush::Covered => {}
+            flush => {
+                let (env, db, shards) = (ctx.env.clone(), ctx.db.clone(), ctx.cfg.rollup_shards);
+                ctx.wctx
+                    .wait_until(async move { flush_buffer(&env, &db, shards, flush).await });
+            }
+        }
     }
     Ok(resp)
 }
@@ -184,33 +189,60 @@ const MAX_REPLAYS: u32 = 200;
 
 /// How long a click waits in the isolate's buffer before its batch is
 /// written. The visitor never waits: this is all after the response.
-const BATCH_WINDOW_MS: u64 = 20;
-/// Largest batch per flush (one D1 transaction).
+const BATCH_WINDOW_MS: u64 = 50;
+/// Largest batch per write (one D1 transaction, one rollup call per shard).
 const MAX_BATCH: usize = 200;
 
 thread_local! {
     static BUFFER: std::cell::RefCell<Vec<ClickJob>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Record a click from the redirect. Clicks arriving within
-/// `BATCH_WINDOW_MS` in this isolate are written together: one D1
-/// transaction for their ledger rows and one rollup call per campaign,
-/// instead of one of each per click. A click taken by another request's
-/// flush is written under that request's pending `waitUntil`, which keeps the
-/// isolate alive until the batch is written.
-pub async fn record_batched(env: &Env, db: &Db, shards: u32, job: ClickJob) {
-    BUFFER.with(|b| b.borrow_mut().push(job));
-    worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-    // At most one batch per request: every buffered click has its own waiting
-    // request, so the buffer always empties, and no single `waitUntil` keeps
-    // flushing other requests' clicks for long (production caps waitUntil).
-    let batch: Vec<ClickJob> = BUFFER.with(|b| {
+/// What the request that buffered a click must do about it.
+enum Flush {
+    /// A pending flush already covers it: nothing (no timer, no `waitUntil`).
+    Covered,
+    /// It opened the buffer: wait `BATCH_WINDOW_MS`, then write what is there.
+    AfterWindow,
+    /// It filled the buffer: write this batch now.
+    Now(Vec<ClickJob>),
+}
+
+/// Buffer a click. Invariant: whenever the buffer holds clicks, the request
+/// that opened it has a pending flush (under its `waitUntil`, which keeps
+/// the isolate alive until the write is done), so no click is left behind
+/// and only one request per window pays for a timer.
+fn enqueue(job: ClickJob) -> Flush {
+    BUFFER.with(|b| {
         let mut b = b.borrow_mut();
-        let n = b.len().min(MAX_BATCH);
-        b.drain(..n).collect()
-    });
-    if !batch.is_empty() {
-        write_batch(env, db, shards, batch).await;
+        b.push(job);
+        match b.len() {
+            1 => Flush::AfterWindow,
+            n if n >= MAX_BATCH => Flush::Now(std::mem::take(&mut *b)),
+            _ => Flush::Covered,
+        }
+    })
+}
+
+/// Write a full batch, or, after the window, everything buffered (in
+/// `MAX_BATCH` chunks).
+async fn flush_buffer(env: &Env, db: &Db, shards: u32, flush: Flush) {
+    match flush {
+        Flush::Covered => {}
+        Flush::Now(batch) => write_batch(env, db, shards, batch).await,
+        Flush::AfterWindow => {
+            worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
+            loop {
+                let batch: Vec<ClickJob> = BUFFER.with(|b| {
+                    let mut b = b.borrow_mut();
+                    let n = b.len().min(MAX_BATCH);
+                    b.drain(..n).collect()
+                });
+                if batch.is_empty() {
+                    break;
+                }
+                write_batch(env, db, shards, batch).await;
+            }
+        }
     }
 }
 
@@ -219,6 +251,9 @@ async fn write_batch(env: &Env, db: &Db, shards: u32, jobs: Vec<ClickJob>) {
         .into_iter()
         .filter(|j| j.mode != TrackingMode::Off.as_str())
         .collect();
+    if jobs.is_empty() {
+        return;
+    }
     let written = async {
         if faults::active("d1_clicks") {
             return Err(crate::core::error::ApiError::Internal(
@@ -230,12 +265,8 @@ async fn write_batch(env: &Env, db: &Db, shards: u32, jobs: Vec<ClickJob>) {
             if attempt > 0 {
                 worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
             }
-            let stmts = jobs
-                .iter()
-                .map(|j| ledger_statement(db, j))
-                .collect::<ApiResult<Vec<_>>>()?;
             // A D1 batch is one transaction: all rows or none, so a retry is safe.
-            match db.batch(stmts).await {
+            match db.batch(ledger_statements(db, &jobs)?).await {
                 Ok(_) => return Ok(()),
                 Err(e) => last = Err(e),
             }
@@ -353,54 +384,78 @@ async fn write_ledger(db: &Db, j: &ClickJob) -> ApiResult<()> {
         if attempt > 0 {
             worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
         }
-        match ledger_statement(db, j)?.run().await {
+        match db.batch(ledger_statements(db, std::slice::from_ref(j))?).await {
             Ok(_) => return Ok(()),
-            Err(e) => last = Err(e.into()),
+            Err(e) => last = Err(e),
         }
     }
     last
 }
 
-/// The ledger write of one click: a click row (DIRECT), or an increment of
-/// its hourly aggregate (AGGREGATE_ONLY, no per-click row).
-fn ledger_statement(db: &Db, j: &ClickJob) -> ApiResult<worker::D1PreparedStatement> {
-    if j.mode == TrackingMode::AggregateOnly.as_str() {
-        return db.stmt(
-            "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
-             VALUES (?,?,?,?,?,?,?,?,?,1,?) ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
-             DO UPDATE SET clicks = clicks + 1, last_ts = max(last_ts, excluded.last_ts)",
-            &[
-                s(&j.handle),
-                s(&j.campaign),
-                i(hour_floor(j.ts)),
-                s(&j.slug),
-                s(j.rule_id.as_deref().unwrap_or("")),
-                s(&j.country),
-                s(&j.device),
-                s(&j.source),
-                b(j.bot_reason.is_some()),
-                i(j.ts),
-            ],
-        );
+/// The ledger writes of a batch of clicks, whatever its size at most two
+/// statements, each taking its rows as one JSON argument (`json_each`): click
+/// rows (DIRECT; a replayed click id is ignored), and increments of hourly
+/// aggregates (AGGREGATE_ONLY, no per-click row), summed per aggregate first.
+fn ledger_statements(db: &Db, jobs: &[ClickJob]) -> ApiResult<Vec<worker::D1PreparedStatement>> {
+    use serde_json::{json, Value};
+    type AggKey<'a> = (&'a str, &'a str, i64, &'a str, &'a str, &'a str, &'a str, &'a str, bool);
+    let mut rows = Vec::new();
+    let mut aggregates: std::collections::BTreeMap<AggKey, (i64, i64)> = Default::default();
+    for j in jobs {
+        if j.mode == TrackingMode::AggregateOnly.as_str() {
+            let key = (
+                j.handle.as_str(),
+                j.campaign.as_str(),
+                hour_floor(j.ts),
+                j.slug.as_str(),
+                j.rule_id.as_deref().unwrap_or(""),
+                j.country.as_str(),
+                j.device.as_str(),
+                j.source.as_str(),
+                j.bot_reason.is_some(),
+            );
+            let a = aggregates.entry(key).or_insert((0, 0));
+            a.0 += 1;
+            a.1 = a.1.max(j.ts);
+        } else {
+            rows.push(json!([
+                j.click_id, j.handle, j.slug, j.campaign, j.rule_id, j.variant_id, j.country,
+                j.device, j.source, j.referrer_host, j.segment, i64::from(j.bot_reason.is_some()),
+                j.bot_reason, j.ts
+            ]));
+        }
     }
-    db.stmt(
-        "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
-         referrer_host, segment, bot, bot_reason, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-        &[
-            s(&j.click_id),
-            s(&j.handle),
-            s(&j.slug),
-            s(&j.campaign),
-            os(j.rule_id.as_deref()),
-            os(j.variant_id.as_deref()),
-            s(&j.country),
-            s(&j.device),
-            s(&j.source),
-            os(j.referrer_host.as_deref()),
-            s(&j.segment),
-            b(j.bot_reason.is_some()),
-            os(j.bot_reason.as_deref()),
-            i(j.ts),
-        ],
-    )
+    let mut stmts = Vec::new();
+    if !rows.is_empty() {
+        stmts.push(db.stmt(
+            "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
+             referrer_host, segment, bot, bot_reason, ts) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+             json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+             json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
+             json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
+             json_extract(value, '$[12]'), json_extract(value, '$[13]') \
+             FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+            &[s(&Value::Array(rows).to_string())],
+        )?);
+    }
+    if !aggregates.is_empty() {
+        let rows: Vec<Value> = aggregates
+            .into_iter()
+            .map(|((h, c, hour, slug, rule, country, device, source, bot), (n, last))| {
+                json!([h, c, hour, slug, rule, country, device, source, i64::from(bot), n, last])
+            })
+            .collect();
+        stmts.push(db.stmt(
+            "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+             json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+             json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
+             json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?) WHERE true \
+             ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
+             DO UPDATE SET clicks = clicks + excluded.clicks, last_ts = max(last_ts, excluded.last_ts)",
+            &[s(&Value::Array(rows).to_string())],
+        )?);
+    }
+    Ok(stmts)
 }

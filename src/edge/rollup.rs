@@ -7,7 +7,7 @@
 //! Objects commit atomically.
 
 use crate::core::error::ApiError;
-use crate::core::funnel::{shard_of, EventKind, HourRow, RollupEvent, Snapshot};
+use crate::core::funnel::{shard_of, HourRow, RollupEvent, Snapshot};
 use crate::core::ids::Handle;
 use crate::edge::db::{i, s, Db};
 use crate::edge::http::ApiResult;
@@ -79,6 +79,11 @@ struct CounterRow {
 }
 
 #[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+#[derive(Deserialize)]
 struct RevenueRow {
     dim: String,
     value: String,
@@ -91,61 +96,62 @@ fn v_s(s: &str) -> SqlStorageValue {
 }
 
 impl CampaignRollup {
+    /// Apply a batch in three statements whatever its size: claim the event
+    /// ids (only the ones never seen come back), then upsert the summed
+    /// counter and revenue deltas of the new events (`Snapshot::of_events`).
+    /// The statements run synchronously in one request, which the object
+    /// commits atomically: a batch is applied entirely or not at all.
     fn handle_apply(&self, events: &[RollupEvent]) -> worker::Result<usize> {
-        let mut applied = 0;
-        for ev in events {
-            let cursor = self.sql.exec(
-                "INSERT INTO applied (id) VALUES (?) ON CONFLICT DO NOTHING",
-                vec![v_s(&ev.id)],
-            )?;
-            if cursor.rows_written() == 0 {
-                continue; // seen before: a retry
-            }
-            applied += 1;
-            let n = ev.count.max(1);
-            let (clicks, bots, conv, tests, last) = match ev.kind {
-                EventKind::Click => (n, if ev.bot { n } else { 0 }, 0, 0, ev.ts),
-                EventKind::Conversion => (0, 0, 1, 0, ev.ts),
-                EventKind::TestConversion => (0, 0, 0, 1, 0),
-            };
-            let hour = crate::core::time::hour_floor(ev.ts).to_string();
-            let mut rows: Vec<(&str, &str)> = vec![("total", "")];
-            if ev.kind != EventKind::TestConversion {
-                rows.push(("hour", &hour));
-                if let Some(d) = &ev.dims {
-                    rows.extend(d.rows());
-                }
-            }
-            for (dim, value) in &rows {
-                self.sql.exec(
-                    "INSERT INTO counters (dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dim, value) DO UPDATE SET \
-                     clicks = clicks + excluded.clicks, bot_clicks = bot_clicks + excluded.bot_clicks, \
-                     conversions = conversions + excluded.conversions, \
-                     test_conversions = test_conversions + excluded.test_conversions, \
-                     last_ms = max(last_ms, excluded.last_ms)",
-                    vec![
-                        v_s(dim),
-                        v_s(value),
-                        SqlStorageValue::Integer(clicks),
-                        SqlStorageValue::Integer(bots),
-                        SqlStorageValue::Integer(conv),
-                        SqlStorageValue::Integer(tests),
-                        SqlStorageValue::Integer(last),
-                    ],
-                )?;
-                if ev.kind == EventKind::Conversion && ev.value_cents > 0 {
-                    if let Some(cur) = &ev.currency {
-                        self.sql.exec(
-                            "INSERT INTO revenue (dim, value, currency, cents) VALUES (?, ?, ?, ?) \
-                             ON CONFLICT (dim, value, currency) DO UPDATE SET cents = cents + excluded.cents",
-                            vec![v_s(dim), v_s(value), v_s(cur), SqlStorageValue::Integer(ev.value_cents)],
-                        )?;
-                    }
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let ids = serde_json::to_string(&events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())?;
+        let fresh: Vec<IdRow> = self
+            .sql
+            .exec(
+                "INSERT INTO applied (id) SELECT value FROM json_each(?) WHERE true \
+                 ON CONFLICT DO NOTHING RETURNING id",
+                vec![v_s(&ids)],
+            )?
+            .to_array()?;
+        let mut fresh: std::collections::BTreeSet<String> = fresh.into_iter().map(|r| r.id).collect();
+        // `remove`: an id repeated inside the batch counts once.
+        let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
+        let delta = Snapshot::of_events(new.iter().copied());
+        let mut counters = Vec::new();
+        let mut revenue = Vec::new();
+        for (dim, values) in &delta.rows {
+            for (value, c) in values {
+                counters.push(json!([dim, value, c.clicks, c.bot_clicks, c.conversions, c.test_conversions, c.last_ms]));
+                for (currency, cents) in &c.revenue {
+                    revenue.push(json!([dim, value, currency, cents]));
                 }
             }
         }
-        Ok(applied)
+        if !counters.is_empty() {
+            self.sql.exec(
+                "INSERT INTO counters (dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+                 json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+                 json_extract(value, '$[6]') FROM json_each(?) WHERE true \
+                 ON CONFLICT (dim, value) DO UPDATE SET \
+                 clicks = clicks + excluded.clicks, bot_clicks = bot_clicks + excluded.bot_clicks, \
+                 conversions = conversions + excluded.conversions, \
+                 test_conversions = test_conversions + excluded.test_conversions, \
+                 last_ms = max(last_ms, excluded.last_ms)",
+                vec![v_s(&serde_json::Value::Array(counters).to_string())],
+            )?;
+        }
+        if !revenue.is_empty() {
+            self.sql.exec(
+                "INSERT INTO revenue (dim, value, currency, cents) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+                 json_extract(value, '$[3]') FROM json_each(?) WHERE true \
+                 ON CONFLICT (dim, value, currency) DO UPDATE SET cents = cents + excluded.cents",
+                vec![v_s(&serde_json::Value::Array(revenue).to_string())],
+            )?;
+        }
+        Ok(new.len())
     }
 
     fn read(&self, hours: bool) -> worker::Result<Snapshot> {

@@ -59,7 +59,7 @@ pub struct Delivery {
 
 pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Response> {
     let body = parse_object(&read_body(req, MAX_BODY).await?)?;
-    let new = NewWebhook::parse(&body, ctx.cfg.allow_http_webhooks, &ctx.cfg.own_hosts())?;
+    let new = NewWebhook::parse(&body, ctx.cfg.allow_http_webhooks, &ctx.own_hosts())?;
     let id = format!("wh_{}", random_hex(8)?);
     let secret = new_secret()?;
     let events: Vec<&str> = new.events.iter().map(|e| e.as_str()).collect();
