@@ -52,9 +52,11 @@ node_modules/.installed: package.json package-lock.json
 build: tools $(WASM)
 
 # worker-build's own wasm-opt pass keeps the 200 KB `name` section; we run
-# wasm-opt ourselves: -Oz and strip debug info/names (Cargo's `strip = true`
-# would break wasm-bindgen, stripping after it is safe).
-WASM_OPT_FLAGS := -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+# wasm-opt ourselves and strip debug info/names (Cargo's `strip = true` would
+# break wasm-bindgen, stripping after it is safe). -O1, not -Oz: what is
+# uploaded is gzipped, and -O2/-Os/-Oz make the gzipped module ~23 KB larger
+# than -O1 does (measured: bench/README.md "Bundle size").
+WASM_OPT_FLAGS := -O1 --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
 	--enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling
 
 $(WASM): $(SOURCES) src/edge/mcp_tools.json

@@ -24,7 +24,7 @@ function snapshotProject(dir) {
   for (let attempt = 1; attempt <= 10; attempt++) {
     const before = watched.map(stamp).join();
     rmSync(dir, { recursive: true, force: true });
-    for (const p of ['wrangler.toml', 'build', 'migrations', 'static']) {
+    for (const p of ['wrangler.toml', 'src/entry.mjs', 'build', 'migrations', 'static']) {
       cpSync(join(ROOT, p), join(dir, p), { recursive: true });
     }
     const after = watched.map(stamp).join();
@@ -48,7 +48,8 @@ export async function dryRunBundle(projectDir) {
   const r = await run('wrangler', ['deploy', '--dry-run', '--outdir', outDir], { cwd: projectDir });
   if (r.code !== 0) throw new Error(`wrangler deploy --dry-run failed in ${projectDir}:\n${r.stdout}\n${r.stderr}`);
   const files = readdirSync(outDir);
-  const entry = join(outDir, 'index.js');
+  // The bundled entry module (named after wrangler.toml's `main`).
+  const entry = join(outDir, files.find((f) => f.endsWith('.js')) ?? 'index.js');
   const wasm = files.filter((f) => f.endsWith('.wasm')).map((f) => join(outDir, f));
   // What would be uploaded: the entry module and every module next to it
   // (source maps are only uploaded with upload_source_maps, which is off).

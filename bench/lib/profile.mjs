@@ -49,7 +49,7 @@ export function area(fn, url = '') {
     return m[1] === 'edge_funnel' ? `rust ${['edge_funnel', ...path.slice(0, 2)].join('::')}` : `rust ${m[1]}`;
   }
   if (/^wasm-function|^\$func/.test(f) || url.startsWith('wasm://') || /\.wasm/.test(url)) return 'wasm (Rust, no name section)';
-  if (/(^|\/)index\.js$/.test(url)) return 'JS glue: wasm-bindgen + workers-rs (index.js)';
+  if (/(^|\/)(index|entry)\.js$/.test(url)) return 'JS glue: wasm-bindgen + workers-rs (index.js)';
   if (url === 'cloudflare-internal:d1-api') return 'D1 client API (workerd JS)';
   if (!url) return 'workerd builtins (Request, Response, fetch, …)';
   return `JS ${url.split('/').pop()}`;

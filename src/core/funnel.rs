@@ -489,9 +489,16 @@ mod tests {
         ];
         let d = Snapshot::of_events(&events);
         let t = d.total();
-        assert_eq!((t.clicks, t.bot_clicks, t.conversions, t.test_conversions), (2, 1, 1, 1));
+        assert_eq!(
+            (t.clicks, t.bot_clicks, t.conversions, t.test_conversions),
+            (2, 1, 1, 1)
+        );
         assert_eq!(t.last_ms, hour + 9, "test conversions do not move lastSeen");
-        assert_eq!(t.revenue.get("EUR"), Some(&1999), "test conversions carry no revenue");
+        assert_eq!(
+            t.revenue.get("EUR"),
+            Some(&1999),
+            "test conversions carry no revenue"
+        );
         let h = &d.rows["hour"][&hour.to_string()];
         assert_eq!((h.clicks, h.conversions, h.test_conversions), (2, 1, 0));
         assert_eq!(d.rows["country"]["GB"].clicks, 2);

@@ -315,6 +315,14 @@ pub fn sort_rules(rules: &mut [Rule]) {
 }
 
 /// The winning rule for a visitor. `rules` must be in evaluation order ([`sort_rules`]).
+/// Whether evaluating these rules can depend on the visitor's country (the
+/// edge reads `request.cf`, which is not free, only when something needs it).
+pub fn read_country(rules: &[Rule]) -> bool {
+    rules
+        .iter()
+        .any(|r| r.enabled && r.when.country_in.is_some())
+}
+
 pub fn evaluate<'r>(rules: &'r [Rule], v: &Visitor<'_>) -> Option<&'r Rule> {
     rules
         .iter()

@@ -41,7 +41,10 @@ thread_local! {
 impl Config {
     /// The isolate's configuration, read from `env` on first use.
     pub fn get(env: &Env) -> std::rc::Rc<Config> {
-        LOADED.with(|c| c.get_or_init(|| std::rc::Rc::new(Config::load(env))).clone())
+        LOADED.with(|c| {
+            c.get_or_init(|| std::rc::Rc::new(Config::load(env)))
+                .clone()
+        })
     }
 
     fn load(env: &Env) -> Config {

@@ -117,6 +117,44 @@ pub async fn json_body(req: &mut Request, max: usize) -> ApiResult<Map<String, V
     parse_object(&bytes)
 }
 
+/// URL fields with non-ASCII text (internationalized domain names such as
+/// `https://bücher.example/`) are put in their ASCII form first, by the
+/// runtime's own WHATWG `URL` parser (UTS 46 mapping, punycode): exactly the
+/// URL a browser navigates to. The core then validates that ASCII form (its
+/// Rust URL parser is built without Unicode tables, which were 47 KB of the
+/// gzipped bundle: `idna_adapter` 1.0 in Cargo.lock). Text the runtime cannot
+/// parse is left as is and refused by the core.
+pub fn ascii_urls(body: &mut Map<String, Value>, keys: &[&str]) {
+    for (k, v) in body.iter_mut() {
+        match v {
+            Value::String(s) if keys.contains(&k.as_str()) && !s.is_ascii() => {
+                if let Ok(u) = JsUrl::new(s) {
+                    *s = u.href();
+                }
+            }
+            Value::Object(m) => ascii_urls(m, keys),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(m) = item {
+                        ascii_urls(m, keys);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = URL)]
+    type JsUrl;
+    #[wasm_bindgen(constructor, catch, js_class = "URL")]
+    fn new(url: &str) -> Result<JsUrl, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn href(this: &JsUrl) -> String;
+}
+
 /// Query parameters of a request, decoded.
 pub struct Query(Vec<(String, String)>);
 

@@ -69,7 +69,8 @@ pub async fn load(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkRow
 }
 
 pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResult<Response> {
-    let body = json_body(req, MAX_BODY).await?;
+    let mut body = json_body(req, MAX_BODY).await?;
+    http::ascii_urls(&mut body, &["destinationUrl"]);
     let new = NewLink::parse(&body, &ctx.own_hosts())?;
     if let Some(c) = &new.campaign_id {
         campaigns::load(ctx, &h, c.as_str()).await?;

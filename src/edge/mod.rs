@@ -27,7 +27,7 @@ use crate::core::route::{resolve, Method, NoRoute, Route};
 use config::Config;
 use db::Db;
 use http::{error_response, ApiResult};
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, web_sys, Context, Env, Request, Response};
 
 /// Everything a handler may need, built once per request.
 pub struct Ctx {
@@ -38,11 +38,6 @@ pub struct Ctx {
     pub db: Db,
     pub wctx: Context,
     pub principal: Option<Principal>,
-}
-
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
 }
 
 #[event(queue)]
@@ -66,8 +61,38 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     }
 }
 
+/// The synchronous fast path of the redirect, called by `src/entry.mjs` for
+/// every request before `fetch`: it answers a `GET|HEAD /{handle}/{slug}`
+/// whose link and rules are in the isolate cache without creating a single
+/// future or Promise, and returns `undefined` for everything else (the
+/// request then goes to `fetch`, which may also be the redirect on a cache
+/// miss).
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn redirect_cached(
+    req: web_sys::Request,
+    env: Env,
+    ctx: worker::worker_sys::Context,
+) -> Option<web_sys::Response> {
+    let method = req.method();
+    if method != "GET" && method != "HEAD" {
+        return None;
+    }
+    let url: worker::Url = req.url().parse().ok()?;
+    let Ok(Route::Redirect(h, s)) = resolve(Method::Get, url.path()).ok()?.route else {
+        return None;
+    };
+    let cfg = Config::get(&env);
+    faults::configure(&cfg.faults);
+    let wctx = Context::new(ctx);
+    let resp = match redirect::cached(&env, &wctx, &cfg, &req, &url, &h, &s)? {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    };
+    Some(resp.into())
+}
+
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, wctx: Context) -> worker::Result<Response> {
     Ok(match handle(req, env, wctx).await {
         Ok(r) => r,
         Err(e) => {
@@ -79,13 +104,19 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     })
 }
 
-async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
+/// Takes the runtime's request as is: `worker::Request` reads `request.cf`
+/// when built, which the redirect mostly does not need and which is not free,
+/// so it is built only past the redirect.
+async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Response> {
     // The raw method: workers-rs maps methods it does not know to GET, which
     // would serve `PROPFIND` or `PURGE` as a GET.
-    let method = Method::parse(&req.inner().method());
+    let method = Method::parse(&raw.method());
     // Parsed once: the path routes, the host is a short-link host, the
     // redirect reuses the query.
-    let url = req.url()?;
+    let url: worker::Url = raw
+        .url()
+        .parse()
+        .map_err(|_| ApiError::NotFound("Route".into()))?;
     let matched = match resolve(method, url.path()) {
         Ok(m) => m,
         Err(NoRoute::MethodNotAllowed(allow)) => {
@@ -109,8 +140,9 @@ async fn handle(req: Request, env: Env, wctx: Context) -> ApiResult<Response> {
 
     // The redirect is the hot path: no auth work at all.
     if let Ok(Route::Redirect(h, s)) = &matched.route {
-        return redirect::redirect(&ctx, &req, &url, h, s).await;
+        return redirect::redirect(&ctx, &raw, &url, h, s).await;
     }
+    let req = Request::from(raw);
 
     if let Some(handle) = &matched.handle {
         ctx.principal = authenticate(&ctx, &req).await?;

@@ -10,15 +10,19 @@ use crate::core::funnel::{Dims, EventKind, RollupEvent};
 use crate::core::ids::{ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView};
+use crate::core::rules::read_country;
 use crate::core::time::hour_floor;
 use crate::edge::cache::{self, LinkEntry};
+use crate::edge::config::Config;
 use crate::edge::db::{s, Db};
 use crate::edge::http::{self, log_event, respond, ApiResult};
 use crate::edge::jobs::Job;
 use crate::edge::{faults, rollup, rules, Ctx};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
-use worker::{Env, Headers, MessageBuilder, Request, Response};
+use worker::web_sys;
+use worker::worker_sys::ext::RequestExt;
+use worker::{Cf, Context, Env, Headers, MessageBuilder, Response, ResponseBuilder};
 
 #[derive(Deserialize)]
 struct LinkJoinRow {
@@ -74,9 +78,11 @@ fn not_found_page() -> Response {
     )
 }
 
+/// The redirect through the async path: loads the link and the handle's
+/// rules (isolate cache, else D1), then answers like `cached`.
 pub async fn redirect(
     ctx: &Ctx,
-    req: &Request,
+    req: &web_sys::Request,
     url: &worker::Url,
     h: &Handle,
     slug: &Slug,
@@ -95,6 +101,48 @@ pub async fn redirect(
         log_event("rules_load_failed", &e.to_string());
         Rc::new(Vec::new())
     });
+    answer(
+        &ctx.env, &ctx.wctx, &ctx.cfg, req, url, h, slug, &link, &rules, now,
+    )
+}
+
+/// The redirect without any await, when the link and the handle's rules are
+/// both in the isolate cache (the steady state of a busy link): `None` when
+/// something must be read first (the async path then serves the request).
+/// One synchronous call from `src/entry.mjs`: no future, no Promise, no
+/// microtask on the visitor's path.
+pub fn cached(
+    env: &Env,
+    wctx: &Context,
+    cfg: &Config,
+    req: &web_sys::Request,
+    url: &worker::Url,
+    h: &Handle,
+    slug: &Slug,
+) -> Option<ApiResult<Response>> {
+    let now = http::now_ms();
+    let link = cache::get_link(h.as_str(), slug.as_str(), now, cfg.cache_ttl_ms)?;
+    let rules = cache::get_rules(h.as_str(), now, cfg.cache_ttl_ms)?;
+    Some(match link {
+        None => Ok(not_found_page()),
+        Some(link) => answer(env, wctx, cfg, req, url, h, slug, &link, &rules, now),
+    })
+}
+
+/// Decide, answer 302, and buffer the click for recording.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    env: &Env,
+    wctx: &Context,
+    cfg: &Config,
+    req: &web_sys::Request,
+    url: &worker::Url,
+    h: &Handle,
+    slug: &Slug,
+    link: &LinkEntry,
+    rules: &[crate::core::rules::Rule],
+    now: i64,
+) -> ApiResult<Response> {
     let tracking =
         link.campaign_status.as_deref() == Some("ACTIVE") && link.policy.mode != TrackingMode::Off;
     let click_id = if link.policy.append_context_param || tracking {
@@ -103,17 +151,25 @@ pub async fn redirect(
         None
     };
 
-    let ua = http::header(req, "user-agent").unwrap_or_default();
-    let referer = http::header(req, "referer");
-    let cf = req.cf();
-    let bm = cf.and_then(|c| c.bot_management());
-    let country = cf.and_then(|c| c.country());
+    let headers = req.headers();
+    let ua = headers.get("user-agent").ok().flatten().unwrap_or_default();
+    let referer = headers.get("referer").ok().flatten();
+    // `request.cf` is parsed by the runtime on access (it costs more than the
+    // whole decision): read only when the click is recorded (country, bot
+    // signals) or a rule looks at the country.
+    let cf: Option<Cf> = if tracking || read_country(rules) {
+        RequestExt::cf(req).map(Cf::from)
+    } else {
+        None
+    };
+    let bm = cf.as_ref().and_then(|c| c.bot_management());
+    let country = cf.as_ref().and_then(|c| c.country());
     let inc = Incoming {
         user_agent: &ua,
         referer: referer.as_deref(),
         query: url.query(),
         country: country.as_deref(),
-        is_head: req.method() == worker::Method::Head,
+        is_head: req.method() == "HEAD",
         verified_bot: bm.as_ref().is_some_and(|b| b.verified_bot()),
         bot_score: bm.as_ref().map(|b| b.score()),
     };
@@ -123,13 +179,16 @@ pub async fn redirect(
         campaign_id: link.campaign_id.as_deref(),
         policy: &link.policy,
     };
-    let d = decide(&view, &rules, &inc, click_id.as_ref().map(|c| c.as_str()));
+    let d = decide(&view, rules, &inc, click_id.as_ref().map(|c| c.as_str()));
 
     let headers = Headers::new();
     headers.set("location", &d.location)?;
     headers.set("cache-control", "no-store")?;
     headers.set("referrer-policy", "no-referrer-when-downgrade")?;
-    let resp = respond(302, headers, Vec::new());
+    let resp = ResponseBuilder::new()
+        .with_status(302)
+        .with_headers(headers)
+        .empty();
 
     if let (true, Some(id), Some(campaign)) = (tracking, click_id, link.campaign_id.clone()) {
         let f = d.facts;
@@ -153,9 +212,13 @@ pub async fn redirect(
         match enqueue(job) {
             Flush::Covered => {}
             flush => {
-                let (env, db, shards) = (ctx.env.clone(), ctx.db.clone(), ctx.cfg.rollup_shards);
-                ctx.wctx
-                    .wait_until(async move { flush_buffer(&env, &db, shards, flush).await });
+                let (env, shards) = (env.clone(), cfg.rollup_shards);
+                wctx.wait_until(async move {
+                    match Db::new(&env) {
+                        Ok(db) => flush_buffer(&env, &db, shards, flush).await,
+                        Err(e) => log_event("click_batch_failed", &format!("no DB binding: {e}")),
+                    }
+                });
             }
         }
     }
@@ -189,7 +252,7 @@ const MAX_REPLAYS: u32 = 200;
 
 /// How long a click waits in the isolate's buffer before its batch is
 /// written. The visitor never waits: this is all after the response.
-const BATCH_WINDOW_MS: u64 = 50;
+const BATCH_WINDOW_MS: u64 = 200;
 /// Largest batch per write (one D1 transaction, one rollup call per shard).
 const MAX_BATCH: usize = 200;
 
@@ -384,7 +447,10 @@ async fn write_ledger(db: &Db, j: &ClickJob) -> ApiResult<()> {
         if attempt > 0 {
             worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
         }
-        match db.batch(ledger_statements(db, std::slice::from_ref(j))?).await {
+        match db
+            .batch(ledger_statements(db, std::slice::from_ref(j))?)
+            .await
+        {
             Ok(_) => return Ok(()),
             Err(e) => last = Err(e),
         }
@@ -398,7 +464,17 @@ async fn write_ledger(db: &Db, j: &ClickJob) -> ApiResult<()> {
 /// aggregates (AGGREGATE_ONLY, no per-click row), summed per aggregate first.
 fn ledger_statements(db: &Db, jobs: &[ClickJob]) -> ApiResult<Vec<worker::D1PreparedStatement>> {
     use serde_json::{json, Value};
-    type AggKey<'a> = (&'a str, &'a str, i64, &'a str, &'a str, &'a str, &'a str, &'a str, bool);
+    type AggKey<'a> = (
+        &'a str,
+        &'a str,
+        i64,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        bool,
+    );
     let mut rows = Vec::new();
     let mut aggregates: std::collections::BTreeMap<AggKey, (i64, i64)> = Default::default();
     for j in jobs {
@@ -419,9 +495,20 @@ fn ledger_statements(db: &Db, jobs: &[ClickJob]) -> ApiResult<Vec<worker::D1Prep
             a.1 = a.1.max(j.ts);
         } else {
             rows.push(json!([
-                j.click_id, j.handle, j.slug, j.campaign, j.rule_id, j.variant_id, j.country,
-                j.device, j.source, j.referrer_host, j.segment, i64::from(j.bot_reason.is_some()),
-                j.bot_reason, j.ts
+                j.click_id,
+                j.handle,
+                j.slug,
+                j.campaign,
+                j.rule_id,
+                j.variant_id,
+                j.country,
+                j.device,
+                j.source,
+                j.referrer_host,
+                j.segment,
+                i64::from(j.bot_reason.is_some()),
+                j.bot_reason,
+                j.ts
             ]));
         }
     }
@@ -442,9 +529,23 @@ fn ledger_statements(db: &Db, jobs: &[ClickJob]) -> ApiResult<Vec<worker::D1Prep
     if !aggregates.is_empty() {
         let rows: Vec<Value> = aggregates
             .into_iter()
-            .map(|((h, c, hour, slug, rule, country, device, source, bot), (n, last))| {
-                json!([h, c, hour, slug, rule, country, device, source, i64::from(bot), n, last])
-            })
+            .map(
+                |((h, c, hour, slug, rule, country, device, source, bot), (n, last))| {
+                    json!([
+                        h,
+                        c,
+                        hour,
+                        slug,
+                        rule,
+                        country,
+                        device,
+                        source,
+                        i64::from(bot),
+                        n,
+                        last
+                    ])
+                },
+            )
             .collect();
         stmts.push(db.stmt(
             "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \

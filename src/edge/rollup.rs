@@ -114,7 +114,8 @@ impl CampaignRollup {
                 vec![v_s(&ids)],
             )?
             .to_array()?;
-        let mut fresh: std::collections::BTreeSet<String> = fresh.into_iter().map(|r| r.id).collect();
+        let mut fresh: std::collections::BTreeSet<String> =
+            fresh.into_iter().map(|r| r.id).collect();
         // `remove`: an id repeated inside the batch counts once.
         let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
         let delta = Snapshot::of_events(new.iter().copied());
@@ -122,7 +123,15 @@ impl CampaignRollup {
         let mut revenue = Vec::new();
         for (dim, values) in &delta.rows {
             for (value, c) in values {
-                counters.push(json!([dim, value, c.clicks, c.bot_clicks, c.conversions, c.test_conversions, c.last_ms]));
+                counters.push(json!([
+                    dim,
+                    value,
+                    c.clicks,
+                    c.bot_clicks,
+                    c.conversions,
+                    c.test_conversions,
+                    c.last_ms
+                ]));
                 for (currency, cents) in &c.revenue {
                     revenue.push(json!([dim, value, currency, cents]));
                 }

@@ -76,7 +76,8 @@ pub async fn for_redirect(ctx: &Ctx, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule
 }
 
 pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResult<Response> {
-    let body = json_body(req, MAX_BODY).await?;
+    let mut body = json_body(req, MAX_BODY).await?;
+    http::ascii_urls(&mut body, &["destinationUrl"]);
     let rule = Rule::parse(id, &body, &ctx.own_hosts())?;
     // Every campaign a rule names must belong to this handle.
     if let Some(list) = &rule.when.campaign_in {

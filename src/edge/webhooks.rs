@@ -58,7 +58,8 @@ pub struct Delivery {
 }
 
 pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Response> {
-    let body = parse_object(&read_body(req, MAX_BODY).await?)?;
+    let mut body = parse_object(&read_body(req, MAX_BODY).await?)?;
+    http::ascii_urls(&mut body, &["url"]);
     let new = NewWebhook::parse(&body, ctx.cfg.allow_http_webhooks, &ctx.own_hosts())?;
     let id = format!("wh_{}", random_hex(8)?);
     let secret = new_secret()?;

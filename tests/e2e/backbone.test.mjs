@@ -269,6 +269,24 @@ describe('bad input', () => {
     assert.equal(r.status, 400);
   });
 
+  test('internationalized domains: stored and redirected in their ASCII form; Unicode tricks still refused', async () => {
+    const r = await app.api('PUT', '/v2/handles/demo/links/idn', { body: { destinationUrl: 'https://Bücher.example/straße?q=ü' } });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.link.destinationUrl, 'https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%BC');
+    assert.equal((await app.click('/demo/idn')).location, 'https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%BC');
+    // full-width digits and ideographic dots are loopback once mapped
+    for (const destinationUrl of ['https://１２７.０.０.１/', 'http://127。0。0。1/admin', 'https://xn--/']) {
+      const bad = await app.api('PUT', '/v2/handles/demo/links/idn-bad', { body: { destinationUrl } });
+      assert.deepEqual([bad.status, bad.body.error.code], [400, 'invalid_field'], destinationUrl);
+    }
+    const rule = await app.api('PUT', '/v2/handles/demo/rules/idn-rule', {
+      body: { priority: 1, when: { countryIn: ['GB'] }, variant: { id: 'v', destinationUrl: 'https://münchen.example/' } },
+    });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    assert.equal(rule.body.rule.variant.destinationUrl, 'https://xn--mnchen-3ya.example/');
+    assert.equal((await app.api('DELETE', '/v2/handles/demo/rules/idn-rule')).status, 204);
+  });
+
   test('wrong methods → 405 with Allow, unknown routes → 404 envelope', async () => {
     const r = await app.api('DELETE', '/v2/handles/demo/campaigns');
     assert.deepEqual([r.status, r.body.error.code, r.headers.get('allow')], [405, 'method_not_allowed', 'GET, POST']);

@@ -1,0 +1,35 @@
+// The Worker's entry module (wrangler.toml `main`). It hands each event
+// straight to the Rust exports that worker-build generated in build/index.js.
+//
+// Why not build/index.js's default export: that is a `WorkerEntrypoint`
+// subclass behind a Proxy, constructed anew for every request, with a Proxy
+// per method access. Under workerd that machinery cost more CPU per redirect
+// than our whole Rust request path (measured: bench/README.md). The plain
+// module-syntax handlers below skip it.
+//
+// Panic recovery is kept: the Rust code builds with panic = "abort"; an abort
+// marks the instance terminated and schedules a re-instantiation, which the
+// wasm-bindgen glue in build/index.js performs on the next call, so the next
+// visitor meets a fresh instance (tested: tests/e2e/backbone.test.mjs).
+import Entrypoint, { CampaignRollup } from '../build/index.js';
+
+// The prototype of the generated class: `fetch`, `queue`, `scheduled` call the
+// wasm exports with `this.env` and `this.ctx`.
+const rust = Entrypoint.prototype;
+
+export { CampaignRollup };
+
+export default {
+  fetch(request, env, ctx) {
+    // A short link whose link and rules are in the isolate cache is answered
+    // synchronously; anything else (API, dashboard, cache miss) goes to the
+    // async Rust `fetch`.
+    return rust.redirect_cached(request, env, ctx) ?? rust.fetch.call({ env, ctx }, request);
+  },
+  queue(batch, env, ctx) {
+    return rust.queue.call({ env, ctx }, batch);
+  },
+  scheduled(event, env, ctx) {
+    return rust.scheduled.call({ env, ctx }, event);
+  },
+};
