@@ -1,7 +1,9 @@
 //! Fault injection for tests: `FAULTS` (comma list) in the configuration, or,
 //! in local development only (`DEV_SIGN_IN`), switched at run time with
 //! `POST /v2/dev/faults {"faults": [...]}`. Known faults: `rollup` (every
-//! rollup call fails) and `d1_clicks` (click ledger writes fail).
+//! rollup call fails), `d1_clicks` (click ledger writes fail) and `panic`
+//! (the next `GET /healthz` or short-link redirect panics: the wasm instance
+//! aborts, and the next request must meet a fresh one).
 
 use std::cell::RefCell;
 
@@ -19,7 +21,15 @@ pub fn configure(faults: &[String]) {
     });
 }
 
-pub const KNOWN: [&str; 2] = ["rollup", "d1_clicks"];
+pub const KNOWN: [&str; 3] = ["rollup", "d1_clicks", "panic"];
+
+/// The `panic` fault: panics once when it is set (tests of panic recovery).
+pub fn maybe_panic() {
+    if active("panic") {
+        ACTIVE.with(|a| a.borrow_mut().retain(|f| f != "panic"));
+        panic!("injected fault: panic");
+    }
+}
 
 pub fn set(faults: Vec<String>) {
     ACTIVE.with(|a| *a.borrow_mut() = faults);

@@ -77,14 +77,16 @@ pub fn redirect_cached(
     if method != "GET" && method != "HEAD" {
         return None;
     }
-    let url: worker::Url = req.url().parse().ok()?;
-    let Ok(Route::Redirect(h, s)) = resolve(Method::Get, url.path()).ok()?.route else {
+    let url = req.url();
+    let (path, query) = crate::core::route::path_and_query(&url)?;
+    let Ok(Route::Redirect(h, s)) = resolve(Method::Get, path).ok()?.route else {
         return None;
     };
     let cfg = Config::get(&env);
     faults::configure(&cfg.faults);
+    faults::maybe_panic();
     let wctx = Context::new(ctx);
-    let resp = match redirect::cached(&env, &wctx, &cfg, &req, &url, &h, &s)? {
+    let resp = match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
@@ -140,7 +142,7 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
 
     // The redirect is the hot path: no auth work at all.
     if let Ok(Route::Redirect(h, s)) = &matched.route {
-        return redirect::redirect(&ctx, &raw, &url, h, s).await;
+        return redirect::redirect(&ctx, &raw, url.query(), h, s).await;
     }
     let req = Request::from(raw);
 
@@ -166,7 +168,10 @@ impl Ctx {
 /// endpoint, whose tools are their REST twins.
 pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResult<Response> {
     match route {
-        Route::Healthz => http::ok(serde_json::json!({"ok": true})),
+        Route::Healthz => {
+            faults::maybe_panic();
+            http::ok(serde_json::json!({"ok": true}))
+        }
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
         Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),

@@ -83,7 +83,7 @@ fn not_found_page() -> Response {
 pub async fn redirect(
     ctx: &Ctx,
     req: &web_sys::Request,
-    url: &worker::Url,
+    query: Option<&str>,
     h: &Handle,
     slug: &Slug,
 ) -> ApiResult<Response> {
@@ -102,7 +102,7 @@ pub async fn redirect(
         Rc::new(Vec::new())
     });
     answer(
-        &ctx.env, &ctx.wctx, &ctx.cfg, req, url, h, slug, &link, &rules, now,
+        &ctx.env, &ctx.wctx, &ctx.cfg, req, query, h, slug, &link, &rules, now,
     )
 }
 
@@ -116,7 +116,7 @@ pub fn cached(
     wctx: &Context,
     cfg: &Config,
     req: &web_sys::Request,
-    url: &worker::Url,
+    query: Option<&str>,
     h: &Handle,
     slug: &Slug,
 ) -> Option<ApiResult<Response>> {
@@ -125,7 +125,7 @@ pub fn cached(
     let rules = cache::get_rules(h.as_str(), now, cfg.cache_ttl_ms)?;
     Some(match link {
         None => Ok(not_found_page()),
-        Some(link) => answer(env, wctx, cfg, req, url, h, slug, &link, &rules, now),
+        Some(link) => answer(env, wctx, cfg, req, query, h, slug, &link, &rules, now),
     })
 }
 
@@ -136,7 +136,7 @@ fn answer(
     wctx: &Context,
     cfg: &Config,
     req: &web_sys::Request,
-    url: &worker::Url,
+    query: Option<&str>,
     h: &Handle,
     slug: &Slug,
     link: &LinkEntry,
@@ -167,7 +167,7 @@ fn answer(
     let inc = Incoming {
         user_agent: &ua,
         referer: referer.as_deref(),
-        query: url.query(),
+        query,
         country: country.as_deref(),
         is_head: req.method() == "HEAD",
         verified_bot: bm.as_ref().is_some_and(|b| b.verified_bot()),

@@ -69,6 +69,24 @@ test('the click ledger (D1) failing: redirects still answer; clicks are replayed
   assert.equal(rebuilt.body.funnel[0].clicks, start.clicks + 5, 'each replayed click is in the ledger exactly once');
 });
 
+test('a panic costs one request, never the next visitor: the wasm instance is re-created', async () => {
+  // the async path (routing, handlers)
+  assert.equal((await faults(['panic'])).status, 200);
+  assert.equal((await app.api('GET', '/healthz', { token: null })).status, 500);
+  const after = await app.api('GET', '/healthz', { token: null });
+  assert.deepEqual([after.status, after.body], [200, { ok: true }]);
+  // the synchronous redirect fast path (link and rules cached)
+  for (let i = 0; i < 2; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.mac })).status, 302);
+  assert.equal((await faults(['panic'])).status, 200);
+  assert.equal((await app.click('/demo/fault-link', { ua: UA.mac })).status, 500);
+  const next = await app.click('/demo/fault-link', { ua: UA.mac });
+  assert.equal(next.status, 302);
+  assert.match(next.location, /^https:\/\/shop\.example\.com\/\?ctx=clk_[a-z2-7]{24}$/);
+  // the fresh instance serves the API as before (and the fault is gone)
+  assert.equal((await app.api('GET', '/v2/handles/demo/campaigns/fault-cmp')).status, 200);
+  assert.deepEqual((await app.api('GET', '/healthz', { token: null })).body, { ok: true });
+});
+
 test('the fault switch exists only in local development', async () => {
   const r = await app.api('POST', '/v2/dev/faults', { token: null, body: { faults: ['disk'] } });
   assert.deepEqual([r.status, r.body.error.code], [400, 'invalid_field']);
