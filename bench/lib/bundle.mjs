@@ -82,8 +82,10 @@ export async function prepareWorkspace() {
   const builtAt = snapshotProject(app);
   const trivial = join(root, 'trivial');
   cpSync(join(BENCH, 'trivial'), trivial, { recursive: true });
+  const trivialCf = join(root, 'trivial-cf');
+  cpSync(join(BENCH, 'trivial-cf'), trivialCf, { recursive: true });
   log(`snapshot of build/ in ${app}; bundling with wrangler deploy --dry-run`);
-  const [appBundle, trivialBundle] = await Promise.all([dryRunBundle(app), dryRunBundle(trivial)]);
+  const [appBundle, trivialBundle, trivialCfBundle] = await Promise.all([dryRunBundle(app), dryRunBundle(trivial), dryRunBundle(trivialCf)]);
   const git = (...a) => run('git', a, { cwd: ROOT }).then((r) => (r.code === 0 ? r.stdout.trim() : '?'));
   return {
     root,
@@ -94,6 +96,7 @@ export async function prepareWorkspace() {
     },
     app: appBundle,
     trivial: trivialBundle,
+    trivialCf: trivialCfBundle,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }

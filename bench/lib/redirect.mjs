@@ -146,8 +146,12 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   await seedCampaign(c, { campaignId: 'norules', slug: 'norules', rules: false });
   const base = ours.server.base;
   const load = { seconds: cfg.breakdownSeconds, connections: cfg.connections, threads: cfg.threads, headers: HEADERS };
+  // The trivial Worker again, reading `request.cf.country` once (as a tracked
+  // redirect must): what that runtime call alone costs.
+  const trivialCf = await startDirect(ws.trivialCf, { assets: false });
   const kinds = [
     ['trivial JS Worker (fixed 302)', trivial.url],
+    ['trivial JS Worker + one `request.cf` read', `${trivialCf.base}/${HANDLE}/${SLUG}${VISITOR_QUERY}`, trivialCf],
     ['GET /healthz (routing + config, no storage)', `${base}/healthz`],
     ['untracked link (isolate cache + decide + 302)', `${base}/${HANDLE}/plain${VISITOR_QUERY}`],
     ['DRAFT-campaign link (+ click id, nothing recorded)', `${base}/${HANDLE}/draft${VISITOR_QUERY}`],
@@ -155,8 +159,8 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     ['tracked link + 3 rules (the benchmark)', ours.url],
   ];
   const rows = [];
-  for (const [i, [what, url]] of kinds.entries()) {
-    const server = i === 0 ? trivial.server : ours.server;
+  for (const [i, [what, url, own]] of kinds.entries()) {
+    const server = own ?? (i === 0 ? trivial.server : ours.server);
     const cpu0 = server.cpu();
     const r = await wrk(url, load);
     for (const id of [CAMPAIGN, 'norules']) await waitSettled(c, id, { quietMs: 1500 });
@@ -164,6 +168,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     rows.push({ what, rps: r.rps, p50: r.p50, p99: r.p99, cpuMs, errors: r.non2xx3xx + r.socketErrors });
     log(`breakdown: ${what}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms`);
   }
+  await trivialCf.stop();
 
   // The same redirect with the local D1/DO state on the VM's disk.
   if (STATE_ROOT !== tmpdir()) {
