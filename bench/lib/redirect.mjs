@@ -152,10 +152,10 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   const kinds = [
     ['trivial JS Worker (fixed 302)', trivial.url],
     ['trivial JS Worker + one `request.cf` read', `${trivialCf.base}/${HANDLE}/${SLUG}${VISITOR_QUERY}`, trivialCf],
-    ['GET /healthz (routing + config, no storage)', `${base}/healthz`],
-    ['untracked link (isolate cache + decide + 302)', `${base}/${HANDLE}/plain${VISITOR_QUERY}`],
+    ['GET /healthz (the async Rust `fetch` path: routing, JSON, no storage)', `${base}/healthz`],
+    ['untracked link (sync fast path: cache + `request.cf` (country rules) + decide + 302)', `${base}/${HANDLE}/plain${VISITOR_QUERY}`],
     ['DRAFT-campaign link (+ click id, nothing recorded)', `${base}/${HANDLE}/draft${VISITOR_QUERY}`],
-    ['tracked link (+ D1 insert + rollup DO in waitUntil)', `${base}/${HANDLE}/norules${VISITOR_QUERY}`],
+    ['tracked link (+ batched D1 insert + rollup DO, after the response)', `${base}/${HANDLE}/norules${VISITOR_QUERY}`],
     ['tracked link + 3 rules (the benchmark)', ours.url],
   ];
   const rows = [];
