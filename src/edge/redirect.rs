@@ -253,8 +253,9 @@ const MAX_REPLAYS: u32 = 200;
 /// How long a click waits in the isolate's buffer before its batch is
 /// written. The visitor never waits: this is all after the response.
 const BATCH_WINDOW_MS: u64 = 200;
-/// Largest batch per write (one D1 transaction, one rollup call per shard).
-const MAX_BATCH: usize = 200;
+/// Largest batch per write (one D1 transaction, one rollup call per shard;
+/// ~120 KB of JSON, far below D1's 2 MB per argument).
+const MAX_BATCH: usize = 500;
 
 thread_local! {
     static BUFFER: std::cell::RefCell<Vec<ClickJob>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -286,26 +287,24 @@ fn enqueue(job: ClickJob) -> Flush {
     })
 }
 
-/// Write a full batch, or, after the window, everything buffered (in
-/// `MAX_BATCH` chunks).
+/// Write a full batch, or, after the window, everything buffered then. One
+/// write per flush, never a loop: clicks buffered while this write is in
+/// flight belong to the request that opened the buffer again (its own timer),
+/// so every batch gathers a whole window (a loop here would keep draining
+/// whatever arrived during its own previous write: tiny batches under load).
+/// By the invariant of `enqueue`, the buffer never holds more than
+/// `MAX_BATCH` clicks.
 async fn flush_buffer(env: &Env, db: &Db, shards: u32, flush: Flush) {
-    match flush {
-        Flush::Covered => {}
-        Flush::Now(batch) => write_batch(env, db, shards, batch).await,
+    let batch = match flush {
+        Flush::Covered => return,
+        Flush::Now(batch) => batch,
         Flush::AfterWindow => {
             worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-            loop {
-                let batch: Vec<ClickJob> = BUFFER.with(|b| {
-                    let mut b = b.borrow_mut();
-                    let n = b.len().min(MAX_BATCH);
-                    b.drain(..n).collect()
-                });
-                if batch.is_empty() {
-                    break;
-                }
-                write_batch(env, db, shards, batch).await;
-            }
+            BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()))
         }
+    };
+    if !batch.is_empty() {
+        write_batch(env, db, shards, batch).await;
     }
 }
 
