@@ -238,7 +238,28 @@ pub struct BotSignals<'a> {
 /// - `bot_score`: Cloudflare scores 1..=29 are "(likely) automated". A score of
 ///   0 means "not computed" and is ignored, as is any out-of-range value.
 pub fn classify_bot(s: &BotSignals<'_>) -> Option<BotReason> {
-    if is_bot_user_agent(s.user_agent) {
+    bot_reason(is_bot_user_agent(s.user_agent), s)
+}
+
+/// What the User-Agent string alone says: the device class, and whether it
+/// names an automated client. A pure function of the string, so the edge may
+/// memoize it per isolate (the same few UA strings make most of the traffic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UaClass {
+    pub device: Device,
+    pub bot: bool,
+}
+
+pub fn classify_ua(user_agent: &str) -> UaClass {
+    UaClass {
+        device: classify_device(user_agent),
+        bot: is_bot_user_agent(user_agent),
+    }
+}
+
+/// [`classify_bot`] with the User-Agent test already made (`ua_is_bot`).
+pub fn bot_reason(ua_is_bot: bool, s: &BotSignals<'_>) -> Option<BotReason> {
+    if ua_is_bot {
         Some(BotReason::UserAgent)
     } else if s.is_head {
         Some(BotReason::HeadRequest)

@@ -3,8 +3,8 @@
 //! benchmarked natively (`make bench`).
 
 use crate::core::classify::{
-    classify_bot, classify_device, classify_source, referrer_host, segment, BotReason, BotSignals,
-    Device,
+    bot_reason, classify_source, classify_ua, referrer_host, segment, BotReason, BotSignals,
+    Device, UaClass,
 };
 use crate::core::dest::{final_url, query_param};
 use crate::core::link::TrackingPolicy;
@@ -22,6 +22,9 @@ pub struct Incoming<'a> {
     pub is_head: bool,
     pub verified_bot: bool,
     pub bot_score: Option<u32>,
+    /// `classify_ua(user_agent)` when the caller has it already (the edge
+    /// memoizes it per isolate); computed here when `None`.
+    pub ua_class: Option<UaClass>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,14 +72,15 @@ pub fn decide(
     inc: &Incoming<'_>,
     click_id: Option<&str>,
 ) -> Decision {
-    let device = classify_device(inc.user_agent);
+    let ua = inc.ua_class.unwrap_or_else(|| classify_ua(inc.user_agent));
+    let device = ua.device;
     let ref_host = inc.referer.and_then(referrer_host);
     let utm = inc
         .query
         .and_then(|q| query_param(q, "utm_source").or_else(|| query_param(q, "src")));
     let source = classify_source(utm.as_deref(), ref_host.as_deref());
     let country = country_of(inc.country);
-    let bot_reason = classify_bot(&BotSignals {
+    let bot_reason = bot_reason(ua.bot, &BotSignals {
         user_agent: inc.user_agent,
         is_head: inc.is_head,
         verified_bot: inc.verified_bot,
@@ -172,6 +176,36 @@ mod tests {
         assert_eq!(d.facts.rule_id, None);
         assert_eq!(d.facts.country, "XX");
         assert_eq!(d.facts.source, "direct");
+    }
+
+    #[test]
+    fn a_precomputed_ua_class_decides_exactly_like_classifying_here() {
+        let policy = TrackingPolicy::default();
+        let link = LinkView {
+            slug: "spring-promo",
+            destination_url: "https://shop.example.com/spring",
+            campaign_id: Some("spring-launch"),
+            policy: &policy,
+        };
+        for ua in [IPHONE, MAC, "", "curl/8.4.0", "facebookexternalhit/1.1", "WhatsApp/2.23"] {
+            for is_head in [false, true] {
+                let inc = Incoming {
+                    user_agent: ua,
+                    is_head,
+                    query: Some("utm_source=email"),
+                    ..Default::default()
+                };
+                let given = Incoming {
+                    ua_class: Some(classify_ua(ua)),
+                    ..inc
+                };
+                assert_eq!(
+                    decide(&link, &guide_rule(), &inc, Some("clk_x")),
+                    decide(&link, &guide_rule(), &given, Some("clk_x")),
+                    "{ua} head={is_head}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! cache at once (`invalidate`). Unknown slugs are cached too (negative
 //! entries), so a flood of bad links cannot turn into a flood of D1 reads.
 
+use crate::core::classify::{classify_ua, UaClass};
 use crate::core::link::TrackingPolicy;
 use crate::core::rules::Rule;
 use std::cell::RefCell;
@@ -76,4 +77,32 @@ pub fn put_rules(handle: &str, now: i64, rules: Rc<Vec<Rule>>) {
         }
         m.insert(handle.to_string(), (now, rules));
     })
+}
+
+thread_local! {
+    static UAS: RefCell<HashMap<String, UaClass>> = RefCell::new(HashMap::new());
+}
+
+/// UA strings longer than this are classified every time, never kept.
+const MAX_UA_KEY: usize = 512;
+const MAX_UAS: usize = 1_000;
+
+/// `classify_ua`, memoized per isolate: it is a pure function of the string,
+/// and a handful of browser versions make most of the traffic (bounded:
+/// 1,000 strings of at most 512 bytes; the memo is dropped when full).
+pub fn ua_class(ua: &str) -> UaClass {
+    if let Some(c) = UAS.with(|m| m.borrow().get(ua).copied()) {
+        return c;
+    }
+    let c = classify_ua(ua);
+    if ua.len() <= MAX_UA_KEY {
+        UAS.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX_UAS {
+                m.clear();
+            }
+            m.insert(ua.to_string(), c);
+        });
+    }
+    c
 }

@@ -86,11 +86,10 @@ pub fn redirect_cached(
     faults::configure(&cfg.faults);
     faults::maybe_panic();
     let wctx = Context::new(ctx);
-    let resp = match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
+    Some(match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
         Ok(r) => r,
-        Err(e) => error_response(&e),
-    };
-    Some(resp.into())
+        Err(e) => error_response(&e).into(),
+    })
 }
 
 #[event(fetch)]
