@@ -27,6 +27,37 @@ pub struct Incoming<'a> {
     pub ua_class: Option<UaClass>,
 }
 
+/// What the runtime knows about a visitor, as the edge reads it in one call:
+/// `method \n user-agent \n referer \n country \n verifiedBot \n botScore`,
+/// where a missing referer is `\0` (header values can hold neither a line
+/// break nor NUL), and the last three are empty when unknown or not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Packed<'a> {
+    pub method: &'a str,
+    pub user_agent: &'a str,
+    pub referer: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub verified_bot: bool,
+    pub bot_score: Option<u32>,
+}
+
+impl<'a> Packed<'a> {
+    pub fn unpack(s: &'a str) -> Packed<'a> {
+        let mut f = s.splitn(6, '\n');
+        let mut next = || f.next().unwrap_or("");
+        let (method, user_agent, referer) = (next(), next(), next());
+        let (country, verified, score) = (next(), next(), next());
+        Packed {
+            method,
+            user_agent,
+            referer: (referer != "\0").then_some(referer),
+            country: (!country.is_empty()).then_some(country),
+            verified_bot: verified == "1",
+            bot_score: score.parse().ok(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LinkView<'a> {
     pub slug: &'a str,
@@ -80,12 +111,15 @@ pub fn decide(
         .and_then(|q| query_param(q, "utm_source").or_else(|| query_param(q, "src")));
     let source = classify_source(utm.as_deref(), ref_host.as_deref());
     let country = country_of(inc.country);
-    let bot_reason = bot_reason(ua.bot, &BotSignals {
-        user_agent: inc.user_agent,
-        is_head: inc.is_head,
-        verified_bot: inc.verified_bot,
-        bot_score: inc.bot_score,
-    });
+    let bot_reason = bot_reason(
+        ua.bot,
+        &BotSignals {
+            user_agent: inc.user_agent,
+            is_head: inc.is_head,
+            verified_bot: inc.verified_bot,
+            bot_score: inc.bot_score,
+        },
+    );
     let visitor = Visitor {
         slug: link.slug,
         campaign_id: link.campaign_id,
@@ -179,6 +213,34 @@ mod tests {
     }
 
     #[test]
+    fn packed_visitor_facts() {
+        assert_eq!(
+            Packed::unpack("GET\nMozilla/5.0 (X)\nhttps://l.facebook.com/\nGB\n1\n12"),
+            Packed {
+                method: "GET",
+                user_agent: "Mozilla/5.0 (X)",
+                referer: Some("https://l.facebook.com/"),
+                country: Some("GB"),
+                verified_bot: true,
+                bot_score: Some(12),
+            }
+        );
+        assert_eq!(
+            Packed::unpack("HEAD\n\n\0\n\n\n"),
+            Packed {
+                method: "HEAD",
+                ..Default::default()
+            }
+        );
+        // an empty Referer header is still a header; garbage scores are unknown
+        let p = Packed::unpack("GET\nua\n\nXX\n0\n-3");
+        assert_eq!(
+            (p.referer, p.verified_bot, p.bot_score),
+            (Some(""), false, None)
+        );
+    }
+
+    #[test]
     fn a_precomputed_ua_class_decides_exactly_like_classifying_here() {
         let policy = TrackingPolicy::default();
         let link = LinkView {
@@ -187,7 +249,14 @@ mod tests {
             campaign_id: Some("spring-launch"),
             policy: &policy,
         };
-        for ua in [IPHONE, MAC, "", "curl/8.4.0", "facebookexternalhit/1.1", "WhatsApp/2.23"] {
+        for ua in [
+            IPHONE,
+            MAC,
+            "",
+            "curl/8.4.0",
+            "facebookexternalhit/1.1",
+            "WhatsApp/2.23",
+        ] {
             for is_head in [false, true] {
                 let inc = Incoming {
                     user_agent: ua,

@@ -86,10 +86,12 @@ pub fn redirect_cached(
     faults::configure(&cfg.faults);
     faults::maybe_panic();
     let wctx = Context::new(ctx);
-    Some(match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
-        Ok(r) => r,
-        Err(e) => error_response(&e).into(),
-    })
+    Some(
+        match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
+            Ok(r) => r,
+            Err(e) => error_response(&e).into(),
+        },
+    )
 }
 
 #[event(fetch)]

@@ -10,7 +10,7 @@ use crate::core::error::ApiError;
 use crate::core::funnel::{Dims, EventKind, RollupEvent};
 use crate::core::ids::{ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
-use crate::core::redirect::{decide, Incoming, LinkView};
+use crate::core::redirect::{decide, Incoming, LinkView, Packed};
 use crate::core::rules::read_country;
 use crate::core::time::hour_floor;
 use crate::edge::cache::{self, LinkEntry};
@@ -22,8 +22,7 @@ use crate::edge::{faults, rollup, rules, Ctx};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 use worker::web_sys;
-use worker::worker_sys::ext::RequestExt;
-use worker::{Cf, Context, Env, Headers, MessageBuilder, Response};
+use worker::{Context, Env, Headers, MessageBuilder, Response};
 
 #[derive(Deserialize)]
 struct LinkJoinRow {
@@ -153,28 +152,21 @@ fn answer(
         None
     };
 
-    let headers = req.headers();
-    let ua = headers.get("user-agent").ok().flatten().unwrap_or_default();
-    let referer = headers.get("referer").ok().flatten();
     // `request.cf` is parsed by the runtime on access (it costs more than the
     // whole decision): read only when the click is recorded (country, bot
-    // signals) or a rule looks at the country.
-    let cf: Option<Cf> = if tracking || read_country(rules) {
-        RequestExt::cf(req).map(Cf::from)
-    } else {
-        None
-    };
-    let bm = cf.as_ref().and_then(|c| c.bot_management());
-    let country = cf.as_ref().and_then(|c| c.country());
+    // signals) or a rule looks at the country. Everything comes back in one
+    // call (`visitor_facts`), not one call per header and field.
+    let facts = visitor_facts(req, tracking || read_country(rules));
+    let v = Packed::unpack(&facts);
     let inc = Incoming {
-        user_agent: &ua,
-        referer: referer.as_deref(),
+        user_agent: v.user_agent,
+        referer: v.referer,
         query,
-        country: country.as_deref(),
-        is_head: req.method() == "HEAD",
-        ua_class: Some(cache::ua_class(&ua)),
-        verified_bot: bm.as_ref().is_some_and(|b| b.verified_bot()),
-        bot_score: bm.as_ref().map(|b| b.score()),
+        country: v.country,
+        is_head: v.method == "HEAD",
+        ua_class: Some(cache::ua_class(v.user_agent)),
+        verified_bot: v.verified_bot,
+        bot_score: v.bot_score,
     };
     let view = LinkView {
         slug: slug.as_str(),
@@ -184,8 +176,8 @@ fn answer(
     };
     let d = decide(&view, rules, &inc, click_id.as_ref().map(|c| c.as_str()));
 
-    let resp = redirect_302(&d.location)
-        .map_err(|e| ApiError::Internal(format!("Response: {e:?}")))?;
+    let resp =
+        redirect_302(&d.location).map_err(|e| ApiError::Internal(format!("Response: {e:?}")))?;
 
     if let (true, Some(id), Some(campaign)) = (tracking, click_id, link.campaign_id.clone()) {
         let f = d.facts;
@@ -223,6 +215,21 @@ fn answer(
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(inline_js = "
+export function visitor_facts(req, withCf) {
+  const h = req.headers;
+  const referer = h.get('referer');
+  let country = '', verified = '', score = '';
+  const cf = withCf ? req.cf : undefined;
+  if (cf) {
+    if (typeof cf.country === 'string') country = cf.country;
+    const bm = cf.botManagement;
+    if (bm) {
+      if (bm.verifiedBot === true) verified = '1';
+      if (typeof bm.score === 'number') score = String(bm.score);
+    }
+  }
+  return `${req.method}\\n${h.get('user-agent') ?? ''}\\n${referer === null ? '\\0' : referer}\\n${country}\\n${verified}\\n${score}`;
+}
 export function redirect_302(location) {
   return new Response(null, {
     status: 302,
@@ -230,6 +237,9 @@ export function redirect_302(location) {
   });
 }")]
 extern "C" {
+    /// `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore`
+    /// (see `core::redirect::Packed`); `request.cf` only when `with_cf`.
+    fn visitor_facts(req: &web_sys::Request, with_cf: bool) -> String;
     /// The 302 in one call into the runtime (as a JS Worker would build it),
     /// instead of a `Headers` object, three `set`s and a `ResponseInit`.
     #[wasm_bindgen(catch)]
