@@ -73,10 +73,7 @@ pub fn redirect_cached(
     env: Env,
     ctx: worker::worker_sys::Context,
 ) -> Option<web_sys::Response> {
-    let method = req.method();
-    if method != "GET" && method != "HEAD" {
-        return None;
-    }
+    // The method is checked by `redirect::cached`, with the other visitor facts.
     let url = req.url();
     let (path, query) = crate::core::route::path_and_query(&url)?;
     let Ok(Route::Redirect(h, s)) = resolve(Method::Get, path).ok()?.route else {

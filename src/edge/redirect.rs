@@ -101,10 +101,23 @@ pub async fn redirect(
         log_event("rules_load_failed", &e.to_string());
         Rc::new(Vec::new())
     });
+    let facts = visitor_facts(req, reads_cf(&link, &rules));
+    let v = Packed::unpack(&facts);
     answer(
-        &ctx.env, &ctx.wctx, &ctx.cfg, req, query, h, slug, &link, &rules, now,
+        &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &link, &rules, now,
     )
     .map(Response::from)
+}
+
+/// Whether the visitor facts must include `request.cf`, which the runtime
+/// parses on access (it costs more than the whole decision): only when the
+/// click is recorded (country, bot signals) or a rule looks at the country.
+fn reads_cf(link: &LinkEntry, rules: &[crate::core::rules::Rule]) -> bool {
+    tracks(link) || read_country(rules)
+}
+
+fn tracks(link: &LinkEntry) -> bool {
+    link.campaign_status.as_deref() == Some("ACTIVE") && link.policy.mode != TrackingMode::Off
 }
 
 /// The redirect without any await, when the link and the handle's rules are
@@ -124,9 +137,15 @@ pub fn cached(
     let now = http::now_ms();
     let link = cache::get_link(h.as_str(), slug.as_str(), now, cfg.cache_ttl_ms)?;
     let rules = cache::get_rules(h.as_str(), now, cfg.cache_ttl_ms)?;
+    let facts = visitor_facts(req, link.as_ref().is_some_and(|l| reads_cf(l, &rules)));
+    let v = Packed::unpack(&facts);
+    // Other methods go to the async path, which answers 405.
+    if v.method != "GET" && v.method != "HEAD" {
+        return None;
+    }
     Some(match link {
         None => Ok(not_found_page().into()),
-        Some(link) => answer(env, wctx, cfg, req, query, h, slug, &link, &rules, now),
+        Some(link) => answer(env, wctx, cfg, &v, query, h, slug, &link, &rules, now),
     })
 }
 
@@ -136,7 +155,7 @@ fn answer(
     env: &Env,
     wctx: &Context,
     cfg: &Config,
-    req: &web_sys::Request,
+    v: &Packed<'_>,
     query: Option<&str>,
     h: &Handle,
     slug: &Slug,
@@ -144,20 +163,13 @@ fn answer(
     rules: &[crate::core::rules::Rule],
     now: i64,
 ) -> ApiResult<web_sys::Response> {
-    let tracking =
-        link.campaign_status.as_deref() == Some("ACTIVE") && link.policy.mode != TrackingMode::Off;
+    let tracking = tracks(link);
     let click_id = if link.policy.append_context_param || tracking {
         Some(ClickId::generate()?)
     } else {
         None
     };
 
-    // `request.cf` is parsed by the runtime on access (it costs more than the
-    // whole decision): read only when the click is recorded (country, bot
-    // signals) or a rule looks at the country. Everything comes back in one
-    // call (`visitor_facts`), not one call per header and field.
-    let facts = visitor_facts(req, tracking || read_country(rules));
-    let v = Packed::unpack(&facts);
     let inc = Incoming {
         user_agent: v.user_agent,
         referer: v.referer,
