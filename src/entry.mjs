@@ -3,9 +3,9 @@
 //
 // Why not build/index.js's default export: that is a `WorkerEntrypoint`
 // subclass behind a Proxy, constructed anew for every request, with a Proxy
-// per method access. Under workerd that machinery cost more CPU per redirect
-// than our whole Rust request path (measured: bench/README.md). The plain
-// module-syntax handlers below skip it.
+// per method access. In a CPU profile of the redirect under workerd that
+// machinery showed more self time than our whole Rust request path
+// (bench/README.md). The plain module-syntax handlers below skip it.
 //
 // Panic recovery is kept: the Rust code builds with panic = "abort"; an abort
 // marks the instance terminated and schedules a re-instantiation, which the
