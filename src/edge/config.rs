@@ -42,8 +42,14 @@ impl Config {
     /// The isolate's configuration, read from `env` on first use.
     pub fn get(env: &Env) -> std::rc::Rc<Config> {
         LOADED.with(|c| {
-            c.get_or_init(|| std::rc::Rc::new(Config::load(env)))
-                .clone()
+            c.get_or_init(|| {
+                let cfg = Config::load(env);
+                // Faults from `FAULTS` are fixed for the isolate's life, like
+                // every other setting: registered once, here.
+                crate::edge::faults::configure(&cfg.faults);
+                std::rc::Rc::new(cfg)
+            })
+            .clone()
         })
     }
 

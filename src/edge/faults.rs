@@ -12,7 +12,7 @@ thread_local! {
     static CONFIGURED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Called at every entry point with the `FAULTS` configuration.
+/// Called once per isolate with the `FAULTS` configuration (`Config::get`).
 pub fn configure(faults: &[String]) {
     CONFIGURED.with(|c| {
         if c.borrow().as_slice() != faults {

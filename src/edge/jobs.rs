@@ -4,8 +4,8 @@ use crate::edge::config::Config;
 use crate::edge::db::Db;
 use crate::edge::http::log_event;
 use crate::edge::redirect::{self, ClickJob};
+use crate::edge::rollup;
 use crate::edge::webhooks::{self, Delivery};
-use crate::edge::{faults, rollup};
 use serde::{Deserialize, Serialize};
 use worker::{Env, MessageBatch, MessageExt};
 
@@ -18,7 +18,6 @@ pub enum Job {
 
 pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
     let cfg = Config::get(&env);
-    faults::configure(&cfg.faults);
     let db = match Db::new(&env) {
         Ok(db) => db,
         Err(_) => {

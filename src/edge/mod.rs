@@ -53,7 +53,6 @@ async fn queue(
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let cfg = Config::get(&env);
-    faults::configure(&cfg.faults);
     if let Ok(db) = Db::new(&env) {
         if let Err(e) = rollup::drain(&env, &db, cfg.rollup_shards).await {
             http::log_event("rollup_drain_failed", &e.to_string());
@@ -80,7 +79,6 @@ pub fn redirect_cached(
         return None;
     };
     let cfg = Config::get(&env);
-    faults::configure(&cfg.faults);
     faults::maybe_panic();
     let wctx = Context::new(ctx);
     Some(
@@ -127,7 +125,6 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
         Err(NoRoute::NotFound) => return Err(ApiError::NotFound("Route".into())),
     };
     let cfg = Config::get(&env);
-    faults::configure(&cfg.faults);
     let db = Db::new(&env)?;
     let mut ctx = Ctx {
         host: url.host_str().map(|h| h.to_ascii_lowercase()),
