@@ -23,6 +23,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Lowest first.
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Creator, Role::Admin, Role::Owner];
+
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "VIEWER" => Some(Role::Viewer),

@@ -38,6 +38,17 @@ impl GoalType {
         }
     }
 
+    /// How the dashboard names the goal.
+    pub fn label(self) -> &'static str {
+        match self {
+            GoalType::ProductSale => "Product sale",
+            GoalType::LeadCapture => "Lead capture",
+            GoalType::Newsletter => "Newsletter signup",
+            GoalType::AffiliateClickout => "Affiliate clickout",
+            GoalType::AppInstall => "App install",
+        }
+    }
+
     /// The guide's "Goal types" table.
     pub fn default_preset(self) -> &'static str {
         match self {

@@ -248,15 +248,35 @@ pub fn confidence(conversions: i64, qualified: i64) -> u32 {
     if conversions <= 0 || qualified <= 0 {
         return 0;
     }
-    let n = qualified as f64;
-    let p = (conversions as f64 / n).min(1.0);
+    let p = (conversions as f64 / qualified as f64).min(1.0);
+    let (lo, hi) = wilson(conversions, qualified);
+    let c = 100.0 * (1.0 - (hi - lo) / (2.0 * p)).max(0.0);
+    c.round() as u32
+}
+
+/// The 95 % Wilson score interval `[lo, hi]` of `successes` in `trials`
+/// (successes capped at trials: unattributed conversions can exceed clicks);
+/// `(0, 0)` without trials.
+pub fn wilson(successes: i64, trials: i64) -> (f64, f64) {
+    if trials <= 0 {
+        return (0.0, 0.0);
+    }
+    let n = trials as f64;
+    let p = (successes.max(0) as f64 / n).min(1.0);
     let z = 1.959_963_984_540_054_f64;
     let z2 = z * z;
     let denom = 1.0 + z2 / n;
-    let half_width = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    let width = 2.0 * half_width;
-    let c = 100.0 * (1.0 - width / (2.0 * p)).max(0.0);
-    c.round() as u32
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The Wilson interval as served (`{lo, hi}`, 4 decimals like the rate), so
+/// clients show it without re-deriving it.
+fn interval_json(conversions: i64, qualified: i64) -> Value {
+    let (lo, hi) = wilson(conversions, qualified);
+    let r4 = |v: f64| (v * 10_000.0).round() / 10_000.0;
+    json!({"lo": r4(lo), "hi": r4(hi)})
 }
 
 fn round2(v: f64) -> f64 {
@@ -303,6 +323,10 @@ fn counters_json(t: &Counters, currency: &str) -> Map<String, Value> {
     m.insert(
         "confidence".into(),
         json!(confidence(t.conversions, t.qualified())),
+    );
+    m.insert(
+        "interval".into(),
+        interval_json(t.conversions, t.qualified()),
     );
     m.insert(
         "lastSeenAt".into(),
@@ -361,6 +385,7 @@ pub fn group_json(dim: &str, currency: &str, s: &Snapshot) -> Vec<Value> {
                 "conversions": c.conversions,
                 "revenue": round2(c.revenue_in(currency)),
                 "conversionRate": rate_json(c.conversions, c.qualified()),
+                "interval": interval_json(c.conversions, c.qualified()),
             })
         })
         .collect()
@@ -535,6 +560,25 @@ mod tests {
         assert!(confidence(100, 1000) < confidence(1000, 10000));
         // capped rate
         assert!(confidence(20, 10) <= 100);
+    }
+
+    #[test]
+    fn wilson_reference_values() {
+        // Published 95 % Wilson intervals (Newcombe 1998, table I; and the
+        // textbook 10/100 case).
+        let cases = [
+            (81, 263, 0.2553, 0.3662),
+            (15, 148, 0.0624, 0.1605),
+            (0, 20, 0.0, 0.1611),
+            (1, 29, 0.0061, 0.1718),
+            (10, 100, 0.0552, 0.1744),
+        ];
+        for (k, n, lo, hi) in cases {
+            let (l, h) = wilson(k, n);
+            assert!((l - lo).abs() < 6e-5, "lo({k}/{n}) = {l}");
+            assert!((h - hi).abs() < 6e-5, "hi({k}/{n}) = {h}");
+        }
+        assert_eq!(wilson(3, 0), (0.0, 0.0));
     }
 
     #[test]

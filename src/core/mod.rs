@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod catalog;
 pub mod classify;
 pub mod conversion;
 pub mod dest;

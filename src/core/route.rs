@@ -36,6 +36,8 @@ impl Method {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Healthz,
+    /// The enumerations and limits clients build forms from (`core::catalog`).
+    Meta,
     /// Local development only (`DEV_SIGN_IN`): a JWT for the dashboard's one-click sign-in.
     DevToken,
     /// Local development only: switch injected faults (tests).
@@ -157,6 +159,10 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
     match segs.as_slice() {
         ["healthz"] => match method {
             Get | Head => m(None, Need::PUBLIC, Ok(Route::Healthz)),
+            _ => na("GET, HEAD"),
+        },
+        ["v2", "meta"] => match method {
+            Get | Head => m(None, Need::PUBLIC, Ok(Route::Meta)),
             _ => na("GET, HEAD"),
         },
         ["v2", "dev", "token"] => match method {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use worker::{Headers, Request, Response, ResponseBuilder};
 
 /// Default body limit (SPEC §9); site structures allow 256 KiB.
-pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = crate::core::catalog::MAX_BODY_BYTES;
 
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64

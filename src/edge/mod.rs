@@ -167,6 +167,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
             faults::maybe_panic();
             http::ok(serde_json::json!({"ok": true}))
         }
+        Route::Meta => http::ok(crate::core::catalog::catalog()),
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
         Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),
