@@ -12,7 +12,7 @@ pub mod health;
 pub mod ids;
 pub mod json;
 pub mod link;
-pub mod page;
+pub mod paging;
 pub mod redirect;
 pub mod route;
 pub mod rules;

@@ -3,7 +3,7 @@
 //! Reads come from the rollup objects only: their cost does not grow with the
 //! number of clicks.
 
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{
     aggregate_json, funnel_json, group_json, group_key, timeseries, Counters, Dims, EventKind,
     Interval, RollupEvent, Snapshot, GROUP_DIMS,
@@ -14,7 +14,7 @@ use crate::core::time::{parse_rfc3339, rfc3339, DAY_MS, HOUR_MS};
 use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::conversions::{conversion_event, ConversionRow};
 use crate::edge::db::{i, s};
-use crate::edge::http::{self, ApiResult, Query};
+use crate::edge::http::{self, Query};
 use crate::edge::{links, rollup, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::json;

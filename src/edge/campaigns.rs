@@ -1,13 +1,13 @@
 //! `…/campaigns`: create, list, get, patch (lifecycle transitions).
 
 use crate::core::campaign::{quick_start, CampaignPatch, NewCampaign, Status};
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{CampaignId, Handle};
-use crate::core::page::{encode_cursor, Page};
+use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::webhook::EventType;
 use crate::edge::db::{i, oi, os, s};
-use crate::edge::http::{self, json_body, ApiResult, Query, MAX_BODY};
+use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -134,26 +134,10 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             ],
         )
         .await?;
-    let (items, next) = paginate(rows, page.limit, |r| r.campaign_id.clone());
+    let (items, next) = page.split(rows, |r| r.campaign_id.clone());
     http::ok(
         json!({"campaigns": items.iter().map(CampaignRow::to_json).collect::<Vec<_>>(), "nextCursor": next}),
     )
-}
-
-/// Split a `limit + 1` result into the page and the next cursor.
-pub fn paginate<T>(
-    mut rows: Vec<T>,
-    limit: u32,
-    key: impl Fn(&T) -> String,
-) -> (Vec<T>, Option<String>) {
-    let limit = limit as usize;
-    if rows.len() > limit {
-        rows.truncate(limit);
-        let next = rows.last().map(|r| encode_cursor(&key(r)));
-        (rows, next)
-    } else {
-        (rows, None)
-    }
 }
 
 pub async fn get(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {

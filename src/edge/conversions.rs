@@ -7,14 +7,14 @@
 
 use crate::core::auth::Principal;
 use crate::core::conversion::{idempotency_key, NewConversion};
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{cents_to_f64, Dims, EventKind, RollupEvent};
 use crate::core::ids::{random_hex, CampaignId, Handle};
 use crate::core::time::rfc3339;
 use crate::core::webhook::EventType;
 use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::db::{b, changes, i, oi, os, s};
-use crate::edge::http::{self, json_body, ApiResult, MAX_BODY};
+use crate::edge::http::{self, json_body, MAX_BODY};
 use crate::edge::{rollup, webhooks, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! are built with positional `?` arguments; rows deserialize into the private
 //! row structs of each resource module.
 
-use crate::edge::http::ApiResult;
+use crate::core::error::ApiResult;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};

@@ -1,31 +1,25 @@
 //! HTTP plumbing shared by every resource module: JSON responses, the error
 //! envelope, bounded body reading, query strings, and the clock.
 
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::json::parse_object;
 use serde_json::{Map, Value};
 use worker::{Headers, Request, Response, ResponseBuilder};
 
-/// Default body limit (SPEC §9); site structures allow 256 KiB.
+/// Default body limit; site structures allow 256 KiB.
 pub const MAX_BODY: usize = crate::core::catalog::MAX_BODY_BYTES;
 
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
-/// Convert runtime failures into `ApiError::Internal`, logging the detail
-/// (`From<worker::Error>` logs and hides).
+/// Runtime failures become `ApiError::Internal`: the detail is logged once
+/// where the error is answered (or where it is swallowed), never returned.
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> Self {
-        worker::console_error!(
-            "{{\"event\":\"internal_error\",\"detail\":{:?}}}",
-            e.to_string()
-        );
         ApiError::Internal(e.to_string())
     }
 }
-
-pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 pub fn base_headers() -> Headers {
     let h = Headers::new();
@@ -190,11 +184,6 @@ pub fn bearer(req: &Request) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// A structured log line (JSON), for failures that must not reach the visitor.
-pub fn log_event(event: &str, detail: &str) {
-    worker::console_error!("{}", serde_json::json!({"event": event, "detail": detail}));
-}
-
 /// Count one request against a rate-limiting binding; 429 `rate_limited` once
 /// the key is over its limit. A missing binding (e.g. an older config) allows.
 pub async fn rate_limit(
@@ -213,7 +202,7 @@ pub async fn rate_limit(
         Ok(_) => Ok(()),
         // The limiter itself failing must not take the API down with it.
         Err(e) => {
-            log_event("rate_limiter_failed", &e.to_string());
+            crate::edge::log::event("rate_limiter_failed", &e.to_string());
             Ok(())
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::edge::config::Config;
 use crate::edge::db::Db;
-use crate::edge::http::log_event;
+use crate::edge::log;
 use crate::edge::redirect::{self, ClickJob};
 use crate::edge::rollup;
 use crate::edge::webhooks::{self, Delivery};
@@ -29,7 +29,7 @@ pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
         let job: Job = match serde_wasm_bindgen::from_value(raw.body()) {
             Ok(j) => j,
             Err(e) => {
-                log_event("job_malformed", &e.to_string());
+                log::event("job_malformed", &e.to_string());
                 raw.ack();
                 continue;
             }
@@ -39,7 +39,7 @@ pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
                 Ok(()) => raw.ack(),
                 // Could not even log or re-enqueue: let the queue redeliver this try.
                 Err(e) => {
-                    log_event(
+                    log::event(
                         "webhook_delivery_error",
                         &format!("{} {}: {e}", d.webhook_id, d.event_id),
                     );

@@ -1,13 +1,13 @@
 //! `…/links/{slug}`: create or replace (PUT), get, delete, list.
 
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{Handle, Slug};
 use crate::core::link::{NewLink, TrackingMode, TrackingPolicy};
-use crate::core::page::Page;
+use crate::core::paging::Page;
 use crate::core::time::rfc3339;
-use crate::edge::campaigns::{self, paginate};
+use crate::edge::campaigns;
 use crate::edge::db::{b, i, os, s};
-use crate::edge::http::{self, json_body, ApiResult, Query, MAX_BODY};
+use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -149,7 +149,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             &[s(h.as_str()), os(campaign), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
         )
         .await?;
-    let (items, next) = paginate(rows, page.limit, |r| r.slug.clone());
+    let (items, next) = page.split(rows, |r| r.slug.clone());
     let o = origin(req);
     http::ok(
         json!({"links": items.iter().map(|r| r.to_json(&h, &o)).collect::<Vec<_>>(), "nextCursor": next}),

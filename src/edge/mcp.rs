@@ -7,9 +7,9 @@
 //! error envelope.
 
 use crate::core::auth::{authorize, Principal};
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::route::{resolve, Method, NoRoute};
-use crate::edge::http::{self, read_body, ApiResult, MAX_BODY};
+use crate::edge::http::{self, read_body, MAX_BODY};
 use crate::edge::Ctx;
 use serde_json::{json, Map, Value};
 use std::future::Future;

@@ -13,20 +13,21 @@ mod faults;
 mod http;
 mod jobs;
 mod links;
+mod log;
 mod mcp;
-mod pages;
 mod redirect;
 pub mod rollup;
 mod rules;
+mod structures;
 mod tokens;
 mod webhooks;
 
 use crate::core::auth::{authorize, verify_jwt, Principal};
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::route::{resolve, Method, NoRoute, Route};
 use config::Config;
 use db::Db;
-use http::{error_response, ApiResult};
+use http::error_response;
 use worker::{event, web_sys, Context, Env, Request, Response};
 
 /// Everything a handler may need, built once per request.
@@ -55,7 +56,7 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     let cfg = Config::get(&env);
     if let Ok(db) = Db::new(&env) {
         if let Err(e) = rollup::drain(&env, &db, cfg.rollup_shards).await {
-            http::log_event("rollup_drain_failed", &e.to_string());
+            log::event("rollup_drain_failed", &e.to_string());
         }
     }
 }
@@ -84,7 +85,7 @@ pub fn redirect_cached(
     Some(
         match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
             Ok(r) => r,
-            Err(e) => error_response(&e).into(),
+            Err(e) => answer_error(&e).into(),
         },
     )
 }
@@ -93,13 +94,17 @@ pub fn redirect_cached(
 async fn fetch(req: web_sys::Request, env: Env, wctx: Context) -> worker::Result<Response> {
     Ok(match handle(req, env, wctx).await {
         Ok(r) => r,
-        Err(e) => {
-            if let ApiError::Internal(detail) = &e {
-                http::log_event("internal_error", detail);
-            }
-            error_response(&e)
-        }
+        Err(e) => answer_error(&e),
     })
+}
+
+/// The error envelope for a failed request; an internal error's detail is
+/// logged here, once, and never sent.
+fn answer_error(e: &ApiError) -> Response {
+    if let ApiError::Internal(detail) = e {
+        log::internal(detail);
+    }
+    error_response(e)
 }
 
 /// Takes the runtime's request as is: `worker::Request` reads `request.cf`
@@ -192,10 +197,10 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::TokenCreate(h) => tokens::create(c, &mut req, h).await,
         Route::TokenList(h) => tokens::list(c, &req, h).await,
         Route::TokenDelete(h, id) => tokens::delete(c, h, id).await,
-        Route::StructurePut(h, id) => pages::put(c, &mut req, h, id).await,
-        Route::StructureGet(h, id) => pages::get(c, &req, h, id).await,
-        Route::StructurePublish(h, id) => pages::publish(c, h, id).await,
-        Route::DetailPage(h, s) => pages::detail_page(c, &req, h, s).await,
+        Route::StructurePut(h, id) => structures::put(c, &mut req, h, id).await,
+        Route::StructureGet(h, id) => structures::get(c, &req, h, id).await,
+        Route::StructurePublish(h, id) => structures::publish(c, h, id).await,
+        Route::DetailPage(h, s) => structures::detail_page(c, &req, h, s).await,
         Route::Mcp => mcp::handle(c, &mut req).await,
         Route::WebhookCreate(h) => webhooks::create(c, &mut req, h).await,
         Route::WebhookList(h) => webhooks::list(c, &req, h).await,

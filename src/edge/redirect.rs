@@ -6,7 +6,7 @@
 //! after the response is sent (`wait_until`), so the visitor never waits on
 //! D1 or the rollup.
 
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{Dims, EventKind, RollupEvent};
 use crate::core::ids::{ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
@@ -16,8 +16,9 @@ use crate::core::time::hour_floor;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
 use crate::edge::db::{s, Db};
-use crate::edge::http::{self, log_event, respond, ApiResult};
+use crate::edge::http::{self, respond};
 use crate::edge::jobs::Job;
+use crate::edge::log;
 use crate::edge::{faults, rollup, rules, Ctx};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -98,7 +99,7 @@ pub async fn redirect(
     };
     // Rules failing to load must not stop the visitor: fall back to the link.
     let rules = rules.unwrap_or_else(|e| {
-        log_event("rules_load_failed", &e.to_string());
+        log::event("rules_load_failed", &e.to_string());
         Rc::new(Vec::new())
     });
     let facts = visitor_facts(req, reads_cf(&link, &rules));
@@ -217,7 +218,7 @@ fn answer(
                 wctx.wait_until(async move {
                     match Db::new(&env) {
                         Ok(db) => flush_buffer(&env, &db, shards, flush).await,
-                        Err(e) => log_event("click_batch_failed", &format!("no DB binding: {e}")),
+                        Err(e) => log::event("click_batch_failed", &format!("no DB binding: {e}")),
                     }
                 });
             }
@@ -370,7 +371,7 @@ async fn write_batch(env: &Env, db: &Db, shards: u32, jobs: Vec<ClickJob>) {
     }
     .await;
     if let Err(e) = written {
-        log_event(
+        log::event(
             "click_batch_failed",
             &format!("{} click(s): {e}; recording one by one", jobs.len()),
         );
@@ -423,12 +424,12 @@ pub async fn record(env: &Env, db: &Db, shards: u32, job: ClickJob) {
         return;
     }
     if let Err(e) = write_ledger(db, &job).await {
-        log_event(
+        log::event(
             "click_ledger_failed",
             &format!("{} {} (try {}): {e}", job.handle, job.click_id, job.attempt),
         );
         if job.attempt >= MAX_REPLAYS {
-            log_event("click_lost", &format!("{} {}", job.handle, job.click_id));
+            log::event("click_lost", &format!("{} {}", job.handle, job.click_id));
             return;
         }
         let delay = (1u32 << job.attempt.min(6)).min(60);
@@ -444,7 +445,7 @@ pub async fn record(env: &Env, db: &Db, shards: u32, job: ClickJob) {
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = queued {
-            log_event(
+            log::event(
                 "click_lost",
                 &format!(
                     "{} {}: could not enqueue replay: {e}",

@@ -6,11 +6,10 @@
 //! one `apply` run synchronously inside a single request, which Durable
 //! Objects commit atomically.
 
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{shard_of, HourRow, RollupEvent, Snapshot};
 use crate::core::ids::Handle;
 use crate::edge::db::{i, s, Db};
-use crate::edge::http::ApiResult;
 use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::JsValue;
@@ -41,7 +40,7 @@ impl DurableObject for CampaignRollup {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
         if let Err(e) = sql.exec(SCHEMA, None) {
-            worker::console_error!("rollup schema: {e}");
+            crate::edge::log::event("rollup_schema_failed", &e.to_string());
         }
         CampaignRollup { sql }
     }
@@ -254,7 +253,7 @@ async fn call(
     // A failing rollup object is a dependency outage: 503 for readers, the
     // outbox for writers. The detail goes to the log only.
     let unavailable = |detail: String| {
-        crate::edge::http::log_event("rollup_unavailable", &format!("{name}{path}: {detail}"));
+        crate::edge::log::event("rollup_unavailable", &format!("{name}{path}: {detail}"));
         ApiError::Unavailable
     };
     if crate::edge::faults::active("rollup") {
@@ -400,7 +399,7 @@ pub async fn apply_or_park(
     match apply_retrying(env, h, campaign, shards, events.clone()).await {
         Ok(()) => drain_if_pending(env, db, shards).await,
         Err(e) => {
-            crate::edge::http::log_event(
+            crate::edge::log::event(
                 "rollup_apply_failed",
                 &format!("{h} {campaign}: {e}; parking {} event(s)", events.len()),
             );
@@ -415,7 +414,7 @@ pub async fn apply_or_park(
                     )
                     .await;
                 if let Err(e) = parked {
-                    crate::edge::http::log_event(
+                    crate::edge::log::event(
                         "rollup_event_unparked",
                         &format!("{h} {campaign} {}: {e} (rebuild restores it)", ev.id),
                     );
@@ -439,7 +438,7 @@ pub async fn drain_if_pending(env: &Env, db: &Db, shards: u32) {
         match drain(env, db, shards).await {
             Ok(done) if done => OUTBOX_PENDING.with(|p| p.set(false)),
             Ok(_) => {}
-            Err(e) => crate::edge::http::log_event("rollup_drain_failed", &e.to_string()),
+            Err(e) => crate::edge::log::event("rollup_drain_failed", &e.to_string()),
         }
     }
 }

@@ -1,16 +1,15 @@
 //! `…/rules/{ruleId}`: personalization rules, and `POST …/rules/explain`.
 
 use crate::core::classify::Device;
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{Handle, RuleId};
 use crate::core::json::Obj;
-use crate::core::page::Page;
+use crate::core::paging::Page;
 use crate::core::redirect::country_of;
 use crate::core::rules::{explain as explain_rules, sort_rules, Outcome, Rule, Visitor};
 use crate::core::time::rfc3339;
-use crate::edge::campaigns::paginate;
 use crate::edge::db::{b, i, s};
-use crate::edge::http::{self, json_body, ApiResult, Query, MAX_BODY};
+use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, links, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -172,7 +171,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         rows.retain(|r| key(r) > *after);
     }
     rows.truncate(page.limit as usize + 1);
-    let (items, next) = paginate(rows, page.limit, key);
+    let (items, next) = page.split(rows, key);
     http::ok(
         json!({"rules": items.iter().map(RuleRow::to_json).collect::<Vec<_>>(), "nextCursor": next}),
     )

@@ -2,15 +2,14 @@
 //! CREATOR+ manage their own tokens; ADMIN+ see and revoke everyone's.
 
 use crate::core::auth::{sha256_hex, Principal, Role};
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{random_hex, Handle};
 use crate::core::json::parse_object;
-use crate::core::page::Page;
+use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::token::{looks_like_pat, new_secret, NewToken};
-use crate::edge::campaigns::paginate;
 use crate::edge::db::{i, oi, os, s};
-use crate::edge::http::{self, read_body, ApiResult, Query, MAX_BODY};
+use crate::edge::http::{self, read_body, Query, MAX_BODY};
 use crate::edge::Ctx;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -103,7 +102,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             &[s(h.as_str()), os(mine_only.then_some(sub.as_str())), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
         )
         .await?;
-    let (items, next) = paginate(rows, page.limit, |r| r.token_id.clone());
+    let (items, next) = page.split(rows, |r| r.token_id.clone());
     http::ok(
         json!({"tokens": items.iter().map(TokenRow::to_json).collect::<Vec<_>>(), "nextCursor": next}),
     )

@@ -7,17 +7,17 @@
 //! timeout re-enqueues the message with `attempt + 1` and an exponential delay,
 //! up to `MAX_ATTEMPTS` tries.
 
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{random_hex, Handle};
 use crate::core::json::parse_object;
-use crate::core::page::Page;
+use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::webhook::{backoff_secs, new_secret, sign, EventType, NewWebhook, MAX_ATTEMPTS};
-use crate::edge::campaigns::paginate;
 use crate::edge::config::Config;
 use crate::edge::db::{i, oi, os, s, Db};
-use crate::edge::http::{self, log_event, read_body, ApiResult, Query, MAX_BODY};
+use crate::edge::http::{self, read_body, Query, MAX_BODY};
 use crate::edge::jobs::Job;
+use crate::edge::log;
 use crate::edge::Ctx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -101,7 +101,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             &[s(h.as_str()), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
         )
         .await?;
-    let (items, next) = paginate(rows, page.limit, |r| r.webhook_id.clone());
+    let (items, next) = page.split(rows, |r| r.webhook_id.clone());
     http::ok(
         json!({"webhooks": items.iter().map(WebhookRow::to_json).collect::<Vec<_>>(), "nextCursor": next}),
     )
@@ -149,7 +149,7 @@ pub async fn deliveries(ctx: &Ctx, req: &Request, h: Handle, id: String) -> ApiR
             &[s(h.as_str()), s(&id), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
         )
         .await?;
-    let (items, next) = paginate(rows, page.limit, |r| r.delivery_id.clone());
+    let (items, next) = page.split(rows, |r| r.delivery_id.clone());
     let out: Vec<Value> = items
         .iter()
         .map(|d| {
@@ -186,7 +186,7 @@ async fn subscribed(db: &Db, h: &Handle) -> ApiResult<Vec<WebhookRow>> {
 /// caller: the event already happened; a failure to enqueue is logged.
 pub async fn emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) {
     if let Err(e) = try_emit(ctx, h, event, data).await {
-        log_event(
+        log::event(
             "webhook_emit_failed",
             &format!("{h} {}: {e}", event.as_str()),
         );

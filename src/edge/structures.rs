@@ -6,13 +6,13 @@
 //! R2 object at its own key: objects are never overwritten.
 
 use crate::core::auth::verify_jwt;
-use crate::core::error::ApiError;
+use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{CampaignId, Handle, Slug};
 use crate::core::json::parse_object;
 use crate::core::structure::{object_key, Structure, MAX_STRUCTURE_BYTES};
 use crate::core::time::rfc3339;
 use crate::edge::db::{i, s};
-use crate::edge::http::{self, read_body, ApiResult, Query};
+use crate::edge::http::{self, read_body, Query};
 use crate::edge::{cache, campaigns, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};

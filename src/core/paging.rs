@@ -38,6 +38,25 @@ pub fn encode_cursor(last_key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("k:{last_key}"))
 }
 
+impl Page {
+    /// Split a `limit + 1` result (the rows after `self.after`, in key
+    /// order) into this page and the cursor of the next one (None at the end).
+    pub fn split<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
+        let limit = self.limit as usize;
+        if rows.len() > limit {
+            rows.truncate(limit);
+            let next = rows.last().map(|r| encode_cursor(&key(r)));
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+}
+
 fn decode_cursor(c: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
     let s = String::from_utf8(bytes).ok()?;
@@ -67,5 +86,18 @@ mod tests {
             Some("spring-launch")
         );
         assert!(Page::parse(None, Some("garbage!")).is_err());
+    }
+
+    #[test]
+    fn split_pages() {
+        let p = Page::parse(Some("2"), None).unwrap();
+        let (items, next) = p.split(vec!["a", "b", "c"], |s| s.to_string());
+        assert_eq!(items, ["a", "b"]);
+        let after = Page::parse(None, next.as_deref()).unwrap().after;
+        assert_eq!(after.as_deref(), Some("b"));
+        let (items, next) = p.split(vec!["c"], |s| s.to_string());
+        assert_eq!((items, next), (vec!["c"], None));
+        let (items, next) = p.split(vec!["a", "b"], |s| s.to_string());
+        assert_eq!((items.len(), next), (2, None));
     }
 }
