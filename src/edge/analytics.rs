@@ -13,7 +13,7 @@ use crate::core::ids::{CampaignId, Handle};
 use crate::core::time::{parse_rfc3339, rfc3339, DAY_MS, HOUR_MS};
 use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::conversions::{conversion_event, ConversionRow};
-use crate::edge::db::{i, s};
+use crate::edge::db::{int, text};
 use crate::edge::http::{self, Query};
 use crate::edge::{links, rollup, webhooks, Ctx};
 use serde::Deserialize;
@@ -80,7 +80,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         .all::<CampaignRow>(
             "SELECT campaign_id, name, goal_type, status, tracking_preset, conversion_event_type, currency, primary_slug, \
              details_page_slug, created_at, updated_at, activated_at FROM campaigns WHERE handle = ? ORDER BY updated_at DESC LIMIT ?",
-            &[s(h.as_str()), i(MAX_AGGREGATE_CAMPAIGNS as i64)],
+            &[text(h.as_str()), int(MAX_AGGREGATE_CAMPAIGNS as i64)],
         )
         .await?;
     let snaps =
@@ -225,7 +225,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
             .all::<ClickLedgerRow>(
                 "SELECT click_id, slug, rule_id, country, device, source, segment, bot, ts FROM clicks \
                  WHERE handle = ? AND campaign_id = ? AND click_id > ? ORDER BY click_id LIMIT ?",
-                &[s(h.as_str()), s(id.as_str()), s(&after), i(PAGE)],
+                &[text(h.as_str()), text(id.as_str()), text(&after), int(PAGE)],
             )
             .await?;
         let Some(last) = rows.last() else { break };
@@ -261,7 +261,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         .db
         .all::<AggregateRow>(
             "SELECT hour, slug, rule_id, country, device, source, bot, clicks, last_ts FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
-            &[s(h.as_str()), s(id.as_str())],
+            &[text(h.as_str()), text(id.as_str())],
         )
         .await?;
     let agg_events: Vec<RollupEvent> = aggs
@@ -299,7 +299,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
             .all::<ConversionRow>(
                 "SELECT conversion_id, slug, rule_id, country, device, source, segment, value_cents, currency, occurred_at, test, created_at \
                  FROM conversions WHERE handle = ? AND campaign_id = ? AND conversion_id > ? ORDER BY conversion_id LIMIT ?",
-                &[s(h.as_str()), s(id.as_str()), s(&after), i(PAGE)],
+                &[text(h.as_str()), text(id.as_str()), text(&after), int(PAGE)],
             )
             .await?;
         let Some(last) = rows.last() else { break };

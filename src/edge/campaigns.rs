@@ -6,7 +6,7 @@ use crate::core::ids::{CampaignId, Handle};
 use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::webhook::EventType;
-use crate::edge::db::{i, oi, os, s};
+use crate::edge::db::{int, opt_int, opt_text, text};
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, webhooks, Ctx};
 use serde::Deserialize;
@@ -61,7 +61,7 @@ pub async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<CampaignRow> {
     ctx.db
         .first::<CampaignRow>(
             &format!("SELECT {COLUMNS} FROM campaigns WHERE handle = ? AND campaign_id = ?"),
-            &[s(h.as_str()), s(id)],
+            &[text(h.as_str()), text(id)],
         )
         .await?
         .ok_or(ApiError::CampaignNotFound)
@@ -83,18 +83,18 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
              currency, primary_slug, created_at, updated_at, activated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) \
              ON CONFLICT (handle, campaign_id) DO NOTHING",
             &[
-                s(h.as_str()),
-                s(id.as_str()),
-                os(new.name.as_deref()),
-                s(new.goal_type.as_str()),
-                s(new.status.as_str()),
-                s(&new.tracking_preset),
-                s(&new.conversion_event_type),
-                s(new.currency.as_str()),
-                os(new.primary_slug.as_ref().map(|x| x.as_str())),
-                i(now),
-                i(now),
-                oi(activated),
+                text(h.as_str()),
+                text(id.as_str()),
+                opt_text(new.name.as_deref()),
+                text(new.goal_type.as_str()),
+                text(new.status.as_str()),
+                text(&new.tracking_preset),
+                text(&new.conversion_event_type),
+                text(new.currency.as_str()),
+                opt_text(new.primary_slug.as_ref().map(|x| x.as_str())),
+                int(now),
+                int(now),
+                opt_int(activated),
             ],
         )
         .await?;
@@ -127,10 +127,10 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
                  AND (?3 IS NULL OR campaign_id > ?3) ORDER BY campaign_id LIMIT ?4"
             ),
             &[
-                s(h.as_str()),
-                os(status.map(|x| x.as_str())),
-                os(page.after.as_deref()),
-                i(i64::from(page.limit) + 1),
+                text(h.as_str()),
+                opt_text(status.map(|x| x.as_str())),
+                opt_text(page.after.as_deref()),
+                int(i64::from(page.limit) + 1),
             ],
         )
         .await?;
@@ -182,15 +182,15 @@ pub async fn patch(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> A
             "UPDATE campaigns SET name = ?, status = ?, primary_slug = ?, currency = ?, updated_at = ?, activated_at = ? \
              WHERE handle = ? AND campaign_id = ? AND status = ?",
             &[
-                os(name.as_deref()),
-                s(to.as_str()),
-                os(primary.as_deref()),
-                s(&currency),
-                i(now),
-                oi(activated),
-                s(h.as_str()),
-                s(id.as_str()),
-                s(from.as_str()),
+                opt_text(name.as_deref()),
+                text(to.as_str()),
+                opt_text(primary.as_deref()),
+                text(&currency),
+                int(now),
+                opt_int(activated),
+                text(h.as_str()),
+                text(id.as_str()),
+                text(from.as_str()),
             ],
         )
         .await?;

@@ -13,7 +13,7 @@ use crate::core::ids::{random_hex, CampaignId, Handle};
 use crate::core::time::rfc3339;
 use crate::core::webhook::EventType;
 use crate::edge::campaigns::{self, CampaignRow};
-use crate::edge::db::{b, changes, i, oi, os, s};
+use crate::edge::db::{changes, flag, int, opt_int, opt_text, text};
 use crate::edge::http::{self, json_body, MAX_BODY};
 use crate::edge::{rollup, webhooks, Ctx};
 use serde::Deserialize;
@@ -107,7 +107,7 @@ async fn record(
     if let Some(k) = &key {
         if let Some(row) = ctx
             .db
-            .first::<IdemRow>("SELECT body_hash, status, response_json FROM idempotency WHERE handle = ? AND idem_key = ?", &[s(h.as_str()), s(k)])
+            .first::<IdemRow>("SELECT body_hash, status, response_json FROM idempotency WHERE handle = ? AND idem_key = ?", &[text(h.as_str()), text(k)])
             .await?
         {
             return replay(&row, &conv.body_hash);
@@ -120,7 +120,7 @@ async fn record(
                 .first::<ClickRow>(
                     "SELECT click_id, campaign_id, slug, rule_id, variant_id, country, device, source, segment \
                      FROM clicks WHERE handle = ? AND click_id = ?",
-                    &[s(h.as_str()), s(cid.as_str())],
+                    &[text(h.as_str()), text(cid.as_str())],
                 )
                 .await?
                 .ok_or_else(|| ApiError::NotFound("Click".into()))?,
@@ -192,25 +192,25 @@ async fn record(
          SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18 \
          WHERE ?19 IS NULL OR (SELECT conversion_id FROM idempotency WHERE handle = ?2 AND idem_key = ?19) = ?1",
         &[
-            s(&conversion_id),
-            s(h.as_str()),
-            s(&campaign_id),
-            os(conv.click_id.as_ref().map(|c| c.as_str())),
-            os(click.as_ref().map(|c| c.slug.as_str())),
-            os(click.as_ref().and_then(|c| c.rule_id.as_deref())),
-            os(click.as_ref().map(|c| c.country.as_str())),
-            os(click.as_ref().map(|c| c.device.as_str())),
-            os(click.as_ref().map(|c| c.source.as_str())),
-            os(click.as_ref().map(|c| c.segment.as_str())),
-            s(&event_type),
-            oi(conv.value_cents),
-            s(&currency),
-            os(conv.order_id.as_deref()),
-            i(occurred_at),
-            s(&Value::Object(metadata.clone()).to_string()),
-            b(test),
-            i(now),
-            os(key.as_deref()),
+            text(&conversion_id),
+            text(h.as_str()),
+            text(&campaign_id),
+            opt_text(conv.click_id.as_ref().map(|c| c.as_str())),
+            opt_text(click.as_ref().map(|c| c.slug.as_str())),
+            opt_text(click.as_ref().and_then(|c| c.rule_id.as_deref())),
+            opt_text(click.as_ref().map(|c| c.country.as_str())),
+            opt_text(click.as_ref().map(|c| c.device.as_str())),
+            opt_text(click.as_ref().map(|c| c.source.as_str())),
+            opt_text(click.as_ref().map(|c| c.segment.as_str())),
+            text(&event_type),
+            opt_int(conv.value_cents),
+            text(&currency),
+            opt_text(conv.order_id.as_deref()),
+            int(occurred_at),
+            text(&Value::Object(metadata.clone()).to_string()),
+            flag(test),
+            int(now),
+            opt_text(key.as_deref()),
         ],
     )?;
     match &key {
@@ -220,13 +220,13 @@ async fn record(
             let claim = ctx.db.stmt(
                 "INSERT INTO idempotency (handle, idem_key, body_hash, conversion_id, status, response_json, created_at) \
                  VALUES (?,?,?,?,201,?,?) ON CONFLICT (handle, idem_key) DO NOTHING",
-                &[s(h.as_str()), s(k), s(&conv.body_hash), s(&conversion_id), s(&response.to_string()), i(now)],
+                &[text(h.as_str()), text(k), text(&conv.body_hash), text(&conversion_id), text(&response.to_string()), int(now)],
             )?;
             let results = ctx.db.batch(vec![claim, insert]).await?;
             if results.first().map(changes).unwrap_or(0) == 0 {
                 let row = ctx
                     .db
-                    .first::<IdemRow>("SELECT body_hash, status, response_json FROM idempotency WHERE handle = ? AND idem_key = ?", &[s(h.as_str()), s(k)])
+                    .first::<IdemRow>("SELECT body_hash, status, response_json FROM idempotency WHERE handle = ? AND idem_key = ?", &[text(h.as_str()), text(k)])
                     .await?
                     .ok_or_else(|| ApiError::Internal("idempotency record vanished".into()))?;
                 return replay(&row, &conv.body_hash);

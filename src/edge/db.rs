@@ -10,20 +10,20 @@ use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 #[derive(Clone)]
 pub struct Db(std::rc::Rc<D1Database>);
 
-/// A bound argument.
-pub fn s(v: &str) -> JsValue {
+/// Bound arguments: a statement's `?` values, by type.
+pub fn text(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
-pub fn i(v: i64) -> JsValue {
+pub fn int(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
-pub fn b(v: bool) -> JsValue {
+pub fn flag(v: bool) -> JsValue {
     JsValue::from_f64(if v { 1.0 } else { 0.0 })
 }
-pub fn os(v: Option<&str>) -> JsValue {
+pub fn opt_text(v: Option<&str>) -> JsValue {
     v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
-pub fn oi(v: Option<i64>) -> JsValue {
+pub fn opt_int(v: Option<i64>) -> JsValue {
     v.map(|x| JsValue::from_f64(x as f64))
         .unwrap_or(JsValue::NULL)
 }

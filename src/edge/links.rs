@@ -6,7 +6,7 @@ use crate::core::link::{NewLink, TrackingMode, TrackingPolicy};
 use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::edge::campaigns;
-use crate::edge::db::{b, i, os, s};
+use crate::edge::db::{flag, int, opt_text, text};
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, Ctx};
 use serde::Deserialize;
@@ -63,7 +63,7 @@ pub async fn load(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkRow
     ctx.db
         .first::<LinkRow>(
             &format!("SELECT {COLUMNS} FROM links WHERE handle = ? AND slug = ?"),
-            &[s(h.as_str()), s(slug)],
+            &[text(h.as_str()), text(slug)],
         )
         .await
 }
@@ -87,16 +87,16 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
              context_param_name = excluded.context_param_name, forward_query = excluded.forward_query, \
              updated_at = excluded.updated_at",
             &[
-                s(h.as_str()),
-                s(slug.as_str()),
-                s(new.destination_url.as_str()),
-                os(new.campaign_id.as_ref().map(|c| c.as_str())),
-                s(p.mode.as_str()),
-                b(p.append_context_param),
-                s(&p.context_param_name),
-                b(p.forward_query),
-                i(now),
-                i(now),
+                text(h.as_str()),
+                text(slug.as_str()),
+                text(new.destination_url.as_str()),
+                opt_text(new.campaign_id.as_ref().map(|c| c.as_str())),
+                text(p.mode.as_str()),
+                flag(p.append_context_param),
+                text(&p.context_param_name),
+                flag(p.forward_query),
+                int(now),
+                int(now),
             ],
         )
         .await?;
@@ -122,7 +122,7 @@ pub async fn delete(ctx: &Ctx, h: Handle, slug: Slug) -> ApiResult<Response> {
         .db
         .run(
             "DELETE FROM links WHERE handle = ? AND slug = ?",
-            &[s(h.as_str()), s(slug.as_str())],
+            &[text(h.as_str()), text(slug.as_str())],
         )
         .await?;
     if n == 0 {
@@ -146,7 +146,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
                 "SELECT {COLUMNS} FROM links WHERE handle = ?1 AND (?2 IS NULL OR campaign_id = ?2) \
                  AND (?3 IS NULL OR slug > ?3) ORDER BY slug LIMIT ?4"
             ),
-            &[s(h.as_str()), os(campaign), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+            &[text(h.as_str()), opt_text(campaign), opt_text(page.after.as_deref()), int(i64::from(page.limit) + 1)],
         )
         .await?;
     let (items, next) = page.split(rows, |r| r.slug.clone());

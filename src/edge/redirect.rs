@@ -15,7 +15,7 @@ use crate::core::rules::read_country;
 use crate::core::time::hour_floor;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
-use crate::edge::db::{s, Db};
+use crate::edge::db::{text, Db};
 use crate::edge::http::{self, respond};
 use crate::edge::jobs::Job;
 use crate::edge::log;
@@ -46,7 +46,7 @@ async fn load_link(ctx: &Ctx, h: &str, slug: &str, now: i64) -> ApiResult<Option
             "SELECT l.destination_url, l.campaign_id, l.mode, l.append_context, l.context_param_name, l.forward_query, \
              c.status AS campaign_status FROM links l LEFT JOIN campaigns c \
              ON c.handle = l.handle AND c.campaign_id = l.campaign_id WHERE l.handle = ? AND l.slug = ?",
-            &[s(h), s(slug)],
+            &[text(h), text(slug)],
         )
         .await?;
     let entry = row.map(|r| {
@@ -556,7 +556,7 @@ fn ledger_statements(db: &Db, jobs: &[ClickJob]) -> ApiResult<Vec<worker::D1Prep
              json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
              json_extract(value, '$[12]'), json_extract(value, '$[13]') \
              FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
-            &[s(&Value::Array(rows).to_string())],
+            &[text(&Value::Array(rows).to_string())],
         )?);
     }
     if !aggregates.is_empty() {
@@ -588,7 +588,7 @@ fn ledger_statements(db: &Db, jobs: &[ClickJob]) -> ApiResult<Vec<worker::D1Prep
              json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?) WHERE true \
              ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
              DO UPDATE SET clicks = clicks + excluded.clicks, last_ts = max(last_ts, excluded.last_ts)",
-            &[s(&Value::Array(rows).to_string())],
+            &[text(&Value::Array(rows).to_string())],
         )?);
     }
     Ok(stmts)

@@ -9,7 +9,7 @@
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{shard_of, HourRow, RollupEvent, Snapshot};
 use crate::core::ids::Handle;
-use crate::edge::db::{i, s, Db};
+use crate::edge::db::{int, text, Db};
 use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::JsValue;
@@ -410,7 +410,7 @@ pub async fn apply_or_park(
                     .run(
                         "INSERT INTO rollup_outbox (event_id, handle, campaign_id, event_json, created_at) VALUES (?,?,?,?,?) \
                          ON CONFLICT DO NOTHING",
-                        &[s(&ev.id), s(h.as_str()), s(campaign), s(&json), i(ev.ts)],
+                        &[text(&ev.id), text(h.as_str()), text(campaign), text(&json), int(ev.ts)],
                     )
                     .await;
                 if let Err(e) = parked {
@@ -469,7 +469,7 @@ pub async fn drain(env: &Env, db: &Db, shards: u32) -> ApiResult<bool> {
         for r in &rows {
             db.run(
                 "DELETE FROM rollup_outbox WHERE event_id = ?",
-                &[s(&r.event_id)],
+                &[text(&r.event_id)],
             )
             .await?;
         }

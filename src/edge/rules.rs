@@ -8,7 +8,7 @@ use crate::core::paging::Page;
 use crate::core::redirect::country_of;
 use crate::core::rules::{explain as explain_rules, sort_rules, Outcome, Rule, Visitor};
 use crate::core::time::rfc3339;
-use crate::edge::db::{b, i, s};
+use crate::edge::db::{flag, int, text};
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, links, Ctx};
 use serde::Deserialize;
@@ -64,7 +64,7 @@ pub async fn for_redirect(ctx: &Ctx, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule
         .db
         .all::<RuleRow>(
             &format!("SELECT {COLUMNS} FROM rules WHERE handle = ?"),
-            &[s(h)],
+            &[text(h)],
         )
         .await?;
     let mut rules: Vec<Rule> = rows.iter().filter_map(RuleRow::rule).collect();
@@ -88,7 +88,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResu
         .db
         .first::<RuleRow>(
             &format!("SELECT {COLUMNS} FROM rules WHERE handle = ? AND rule_id = ?"),
-            &[s(h.as_str()), s(rule.rule_id.as_str())],
+            &[text(h.as_str()), text(rule.rule_id.as_str())],
         )
         .await?
         .is_some();
@@ -100,15 +100,15 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResu
              priority = excluded.priority, when_json = excluded.when_json, variant_id = excluded.variant_id, \
              variant_url = excluded.variant_url, updated_at = excluded.updated_at",
             &[
-                s(h.as_str()),
-                s(rule.rule_id.as_str()),
-                b(rule.enabled),
-                i(rule.priority),
-                s(&rule.when.to_json().to_string()),
-                s(&rule.variant.id),
-                s(rule.variant.destination_url.as_str()),
-                i(now),
-                i(now),
+                text(h.as_str()),
+                text(rule.rule_id.as_str()),
+                flag(rule.enabled),
+                int(rule.priority),
+                text(&rule.when.to_json().to_string()),
+                text(&rule.variant.id),
+                text(rule.variant.destination_url.as_str()),
+                int(now),
+                int(now),
             ],
         )
         .await?;
@@ -124,7 +124,7 @@ async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<RuleRow> {
     ctx.db
         .first::<RuleRow>(
             &format!("SELECT {COLUMNS} FROM rules WHERE handle = ? AND rule_id = ?"),
-            &[s(h.as_str()), s(id)],
+            &[text(h.as_str()), text(id)],
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Rule".into()))
@@ -139,7 +139,7 @@ pub async fn delete(ctx: &Ctx, h: Handle, id: RuleId) -> ApiResult<Response> {
         .db
         .run(
             "DELETE FROM rules WHERE handle = ? AND rule_id = ?",
-            &[s(h.as_str()), s(id.as_str())],
+            &[text(h.as_str()), text(id.as_str())],
         )
         .await?;
     if n == 0 {
@@ -157,7 +157,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         .db
         .all::<RuleRow>(
             &format!("SELECT {COLUMNS} FROM rules WHERE handle = ?"),
-            &[s(h.as_str())],
+            &[text(h.as_str())],
         )
         .await?;
     rows.sort_by(|a, b| {

@@ -11,7 +11,7 @@ use crate::core::ids::{CampaignId, Handle, Slug};
 use crate::core::json::parse_object;
 use crate::core::structure::{object_key, Structure, MAX_STRUCTURE_BYTES};
 use crate::core::time::rfc3339;
-use crate::edge::db::{i, s};
+use crate::edge::db::{int, opt_int, text};
 use crate::edge::http::{self, read_body, Query};
 use crate::edge::{cache, campaigns, Ctx};
 use serde::Deserialize;
@@ -73,7 +73,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> Api
             "INSERT INTO site_structures (handle, campaign_id, version, object_key, page_slug, created_by, created_at) \
              SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3 || (COALESCE(MAX(version), 0) + 1) || '.json', ?4, ?5, ?6 \
              FROM site_structures WHERE handle = ?1 AND campaign_id = ?2 RETURNING version, object_key",
-            &[s(h.as_str()), s(id.as_str()), s(&prefix), s(st.page_slug.as_str()), s(&by), i(now)],
+            &[text(h.as_str()), text(id.as_str()), text(&prefix), text(st.page_slug.as_str()), text(&by), int(now)],
         )
         .await?
         .ok_or_else(|| ApiError::Internal("version claim returned no row".into()))?;
@@ -90,7 +90,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> Api
             .db
             .run(
                 "DELETE FROM site_structures WHERE handle = ? AND campaign_id = ? AND version = ?",
-                &[s(h.as_str()), s(id.as_str()), i(version)],
+                &[text(h.as_str()), text(id.as_str()), int(version)],
             )
             .await;
         return Err(e.into());
@@ -115,7 +115,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle, id: CampaignId) -> ApiResu
         .first::<VersionRow>(
             "SELECT version, object_key, created_at FROM site_structures WHERE handle = ?1 AND campaign_id = ?2 \
              AND (?3 IS NULL OR version = ?3) ORDER BY version DESC LIMIT 1",
-            &[s(h.as_str()), s(id.as_str()), version.map(i).unwrap_or(wasm_bindgen::JsValue::NULL)],
+            &[text(h.as_str()), text(id.as_str()), opt_int(version)],
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Site structure".into()))?;
@@ -123,7 +123,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle, id: CampaignId) -> ApiResu
         .db
         .first::<PublishedRow>(
             "SELECT slug, campaign_id, version, object_key, access, published_at FROM detail_pages WHERE handle = ? AND campaign_id = ?",
-            &[s(h.as_str()), s(id.as_str())],
+            &[text(h.as_str()), text(id.as_str())],
         )
         .await?;
     let doc = read_object(ctx, &row.object_key).await?;
@@ -131,7 +131,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle, id: CampaignId) -> ApiResu
         .db
         .value::<Option<i64>>(
             "SELECT MAX(version) AS v FROM site_structures WHERE handle = ? AND campaign_id = ?",
-            &[s(h.as_str()), s(id.as_str())],
+            &[text(h.as_str()), text(id.as_str())],
             "v",
         )
         .await?
@@ -155,7 +155,7 @@ pub async fn publish(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         .db
         .first::<VersionRow>(
             "SELECT version, object_key, created_at FROM site_structures WHERE handle = ? AND campaign_id = ? ORDER BY version DESC LIMIT 1",
-            &[s(h.as_str()), s(id.as_str())],
+            &[text(h.as_str()), text(id.as_str())],
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Site structure".into()))?;
@@ -163,7 +163,7 @@ pub async fn publish(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         .db
         .value::<String>(
             "SELECT page_slug FROM site_structures WHERE handle = ? AND campaign_id = ? AND version = ?",
-            &[s(h.as_str()), s(id.as_str()), i(row.version)],
+            &[text(h.as_str()), text(id.as_str()), int(row.version)],
             "page_slug",
         )
         .await?
@@ -172,7 +172,7 @@ pub async fn publish(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         .db
         .value::<String>(
             "SELECT campaign_id FROM detail_pages WHERE handle = ? AND slug = ? AND campaign_id != ?",
-            &[s(h.as_str()), s(&slug), s(id.as_str())],
+            &[text(h.as_str()), text(&slug), text(id.as_str())],
             "campaign_id",
         )
         .await?
@@ -184,11 +184,11 @@ pub async fn publish(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         "INSERT INTO detail_pages (handle, slug, campaign_id, version, object_key, access, published_at) VALUES (?,?,?,?,?,'FREE_WITH_LOGIN',?) \
          ON CONFLICT (handle, campaign_id) DO UPDATE SET slug = excluded.slug, version = excluded.version, \
          object_key = excluded.object_key, access = excluded.access, published_at = excluded.published_at",
-        &[s(h.as_str()), s(&slug), s(id.as_str()), i(row.version), s(&row.object_key), i(now)],
+        &[text(h.as_str()), text(&slug), text(id.as_str()), int(row.version), text(&row.object_key), int(now)],
     )?;
     let back = ctx.db.stmt(
         "UPDATE campaigns SET details_page_slug = ?, updated_at = ? WHERE handle = ? AND campaign_id = ?",
-        &[s(&slug), i(now), s(h.as_str()), s(id.as_str())],
+        &[text(&slug), int(now), text(h.as_str()), text(id.as_str())],
     )?;
     ctx.db.batch(vec![upsert, back]).await?;
     cache::invalidate();
@@ -219,7 +219,7 @@ pub async fn detail_page(ctx: &Ctx, req: &Request, h: Handle, slug: Slug) -> Api
         .db
         .first::<PublishedRow>(
             "SELECT slug, campaign_id, version, object_key, access, published_at FROM detail_pages WHERE handle = ? AND slug = ?",
-            &[s(h.as_str()), s(slug.as_str())],
+            &[text(h.as_str()), text(slug.as_str())],
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Page".into()))?;

@@ -8,7 +8,7 @@ use crate::core::json::parse_object;
 use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::token::{looks_like_pat, new_secret, NewToken};
-use crate::edge::db::{i, oi, os, s};
+use crate::edge::db::{int, opt_int, opt_text, text};
 use crate::edge::http::{self, read_body, Query, MAX_BODY};
 use crate::edge::Ctx;
 use serde::Deserialize;
@@ -69,7 +69,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
     ctx.db
         .run(
             "INSERT INTO tokens (token_id, handle, name, scopes_json, secret_hash, created_by, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
-            &[s(&id), s(h.as_str()), s(&new.name), s(&scopes), s(&hash), s(&sub), i(now), oi(new.expires_at)],
+            &[text(&id), text(h.as_str()), text(&new.name), text(&scopes), text(&hash), text(&sub), int(now), opt_int(new.expires_at)],
         )
         .await?;
     let row = load(ctx, &h, &id)
@@ -82,7 +82,7 @@ async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<Option<TokenRow>> {
     ctx.db
         .first::<TokenRow>(
             &format!("SELECT {COLUMNS} FROM tokens WHERE handle = ? AND token_id = ? AND revoked_at IS NULL"),
-            &[s(h.as_str()), s(id)],
+            &[text(h.as_str()), text(id)],
         )
         .await
 }
@@ -99,7 +99,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
                 "SELECT {COLUMNS} FROM tokens WHERE handle = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR created_by = ?2) \
                  AND (?3 IS NULL OR token_id > ?3) ORDER BY token_id LIMIT ?4"
             ),
-            &[s(h.as_str()), os(mine_only.then_some(sub.as_str())), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+            &[text(h.as_str()), opt_text(mine_only.then_some(sub.as_str())), opt_text(page.after.as_deref()), int(i64::from(page.limit) + 1)],
         )
         .await?;
     let (items, next) = page.split(rows, |r| r.token_id.clone());
@@ -119,7 +119,7 @@ pub async fn delete(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
     ctx.db
         .run(
             "UPDATE tokens SET revoked_at = ? WHERE handle = ? AND token_id = ?",
-            &[i(http::now_ms()), s(h.as_str()), s(&id)],
+            &[int(http::now_ms()), text(h.as_str()), text(&id)],
         )
         .await?;
     http::no_content()
@@ -139,7 +139,7 @@ pub async fn authenticate(ctx: &Ctx, secret: &str) -> ApiResult<Principal> {
         .db
         .first::<TokenRow>(
             &format!("SELECT {COLUMNS} FROM tokens WHERE secret_hash = ?"),
-            &[s(&sha256_hex(secret.as_bytes()))],
+            &[text(&sha256_hex(secret.as_bytes()))],
         )
         .await?
         .ok_or_else(invalid)?;
@@ -155,7 +155,7 @@ pub async fn authenticate(ctx: &Ctx, secret: &str) -> ApiResult<Principal> {
             let _ = db
                 .run(
                     "UPDATE tokens SET last_used_at = ? WHERE token_id = ?",
-                    &[i(now), s(&id)],
+                    &[int(now), text(&id)],
                 )
                 .await;
         });

@@ -14,7 +14,7 @@ use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::webhook::{backoff_secs, new_secret, sign, EventType, NewWebhook, MAX_ATTEMPTS};
 use crate::edge::config::Config;
-use crate::edge::db::{i, oi, os, s, Db};
+use crate::edge::db::{int, opt_int, opt_text, text, Db};
 use crate::edge::http::{self, read_body, Query, MAX_BODY};
 use crate::edge::jobs::Job;
 use crate::edge::log;
@@ -73,7 +73,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
     ctx.db
         .run(
             "INSERT INTO webhooks (webhook_id, handle, url, events_json, secret, created_by, created_at) VALUES (?,?,?,?,?,?,?)",
-            &[s(&id), s(h.as_str()), s(&new.url), s(&json!(events).to_string()), s(&secret), s(&by), i(now)],
+            &[text(&id), text(h.as_str()), text(&new.url), text(&json!(events).to_string()), text(&secret), text(&by), int(now)],
         )
         .await?;
     let row = load(ctx, &h, &id).await?;
@@ -84,7 +84,7 @@ async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<WebhookRow> {
     ctx.db
         .first::<WebhookRow>(
             "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ? AND webhook_id = ? AND deleted_at IS NULL",
-            &[s(h.as_str()), s(id)],
+            &[text(h.as_str()), text(id)],
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Webhook".into()))
@@ -98,7 +98,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         .all::<WebhookRow>(
             "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ?1 AND deleted_at IS NULL \
              AND (?2 IS NULL OR webhook_id > ?2) ORDER BY webhook_id LIMIT ?3",
-            &[s(h.as_str()), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+            &[text(h.as_str()), opt_text(page.after.as_deref()), int(i64::from(page.limit) + 1)],
         )
         .await?;
     let (items, next) = page.split(rows, |r| r.webhook_id.clone());
@@ -116,7 +116,7 @@ pub async fn delete(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
     ctx.db
         .run(
             "UPDATE webhooks SET deleted_at = ? WHERE handle = ? AND webhook_id = ?",
-            &[i(http::now_ms()), s(h.as_str()), s(&id)],
+            &[int(http::now_ms()), text(h.as_str()), text(&id)],
         )
         .await?;
     http::no_content()
@@ -146,7 +146,7 @@ pub async fn deliveries(ctx: &Ctx, req: &Request, h: Handle, id: String) -> ApiR
             "SELECT delivery_id, event_id, event_type, attempt, outcome, response_status, latency_ms, error, next_attempt_at, created_at \
              FROM webhook_deliveries WHERE handle = ?1 AND webhook_id = ?2 AND (?3 IS NULL OR delivery_id > ?3) \
              ORDER BY delivery_id LIMIT ?4",
-            &[s(h.as_str()), s(&id), os(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+            &[text(h.as_str()), text(&id), opt_text(page.after.as_deref()), int(i64::from(page.limit) + 1)],
         )
         .await?;
     let (items, next) = page.split(rows, |r| r.delivery_id.clone());
@@ -177,7 +177,7 @@ pub async fn conversion_subscriptions(ctx: &Ctx, h: &Handle) -> ApiResult<usize>
 async fn subscribed(db: &Db, h: &Handle) -> ApiResult<Vec<WebhookRow>> {
     db.all::<WebhookRow>(
         "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ? AND deleted_at IS NULL",
-        &[s(h.as_str())],
+        &[text(h.as_str())],
     )
     .await
 }
@@ -273,7 +273,7 @@ pub(crate) async fn deliver(db: &Db, env: &Env, cfg: &Config, d: &Delivery) -> A
     let target = db
         .first::<TargetRow>(
             "SELECT url, secret FROM webhooks WHERE webhook_id = ? AND handle = ? AND deleted_at IS NULL",
-            &[s(&d.webhook_id), s(&d.handle)],
+            &[text(&d.webhook_id), text(&d.handle)],
         )
         .await?;
     let Some(target) = target else {
@@ -342,18 +342,18 @@ async fn log_try(
         "INSERT INTO webhook_deliveries (delivery_id, webhook_id, handle, event_id, event_type, attempt, outcome, response_status, \
          latency_ms, error, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         &[
-            s(&id),
-            s(&d.webhook_id),
-            s(&d.handle),
-            s(&d.event_id),
-            s(&d.event_type),
-            i(i64::from(d.attempt)),
-            s(outcome),
-            oi(status),
-            i(latency),
-            os(error),
-            oi(next_at),
-            i(http::now_ms()),
+            text(&id),
+            text(&d.webhook_id),
+            text(&d.handle),
+            text(&d.event_id),
+            text(&d.event_type),
+            int(i64::from(d.attempt)),
+            text(outcome),
+            opt_int(status),
+            int(latency),
+            opt_text(error),
+            opt_int(next_at),
+            int(http::now_ms()),
         ],
     )
     .await?;
