@@ -48,6 +48,47 @@ fn one() -> i64 {
     1
 }
 
+impl RollupEvent {
+    /// `count` clicks (1, or an hourly aggregate) under one event id.
+    pub fn clicks(id: String, ts: i64, bot: bool, dims: Dims, count: i64) -> RollupEvent {
+        RollupEvent {
+            id,
+            kind: EventKind::Click,
+            ts,
+            bot,
+            dims: Some(dims),
+            value_cents: 0,
+            currency: None,
+            count,
+        }
+    }
+
+    /// A conversion (or a test conversion), attributed when `dims` is given.
+    pub fn conversion(
+        id: String,
+        test: bool,
+        ts: i64,
+        dims: Option<Dims>,
+        value_cents: i64,
+        currency: String,
+    ) -> RollupEvent {
+        RollupEvent {
+            id,
+            kind: if test {
+                EventKind::TestConversion
+            } else {
+                EventKind::Conversion
+            },
+            ts,
+            bot: false,
+            dims,
+            value_cents,
+            currency: Some(currency),
+            count: 1,
+        }
+    }
+}
+
 /// Which of `n` rollup shards an event goes to (FNV-1a of its id): stable, so
 /// a retried event always meets its own dedup record.
 pub fn shard_of(id: &str, n: u32) -> u32 {
@@ -73,6 +114,29 @@ pub struct Dims {
     pub link: String,
     #[serde(default)]
     pub rule: Option<String>,
+}
+
+impl Dims {
+    /// The dimensions of a click (or of a conversion attributed to it), from
+    /// the stored forms: `device` as stored (`MOBILE`) or lower case, `rule`
+    /// empty or absent when no rule fired.
+    pub fn of(
+        link: &str,
+        rule: Option<&str>,
+        country: &str,
+        device: &str,
+        source: &str,
+        segment: &str,
+    ) -> Dims {
+        Dims {
+            source: source.to_string(),
+            country: country.to_string(),
+            device: device.to_ascii_lowercase(),
+            segment: segment.to_string(),
+            link: link.to_string(),
+            rule: rule.filter(|r| !r.is_empty()).map(str::to_string),
+        }
+    }
 }
 
 impl Dims {

@@ -7,7 +7,8 @@ use crate::core::ids::CampaignId;
 use crate::core::json::Obj;
 use serde_json::{json, Map, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TrackingMode {
     /// 302 and a full click record.
     Direct,

@@ -1,9 +1,11 @@
 //! The pure core: no `worker` imports, everything testable natively.
 
 pub mod auth;
+pub mod backoff;
 pub mod campaign;
 pub mod catalog;
 pub mod classify;
+pub mod click;
 pub mod conversion;
 pub mod dest;
 pub mod error;

@@ -134,7 +134,7 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// Seconds to wait after failed try `attempt` (1-based): `base × 2^(attempt−1)`.
 /// With base 60 s the 8 tries span 60+120+…+3840 s ≈ 2 h 7 min.
 pub fn backoff_secs(attempt: u32, base: u32) -> u32 {
-    base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+    crate::core::backoff::doubling_secs(attempt, base, u32::MAX)
 }
 
 #[cfg(test)]

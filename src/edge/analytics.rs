@@ -1,22 +1,20 @@
-//! `GET …/analytics` (funnel, aggregate, groupBy, time series), the campaign
-//! health check, and `POST …/campaigns/{id}/rollup/rebuild`.
+//! `GET …/analytics` (funnel, aggregate, groupBy, time series) and the
+//! campaign health check.
 //! Reads come from the rollup objects only: their cost does not grow with the
 //! number of clicks.
 
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{
-    aggregate_json, funnel_json, group_json, group_key, timeseries, Counters, Dims, EventKind,
-    Interval, RollupEvent, Snapshot, GROUP_DIMS,
+    aggregate_json, funnel_json, group_json, group_key, timeseries, Counters, Interval, Snapshot,
+    GROUP_DIMS,
 };
 use crate::core::health::{report, Facts, PrimaryLink};
 use crate::core::ids::{CampaignId, Handle};
 use crate::core::time::{parse_rfc3339, rfc3339, DAY_MS, HOUR_MS};
 use crate::edge::campaigns::{self, CampaignRow};
-use crate::edge::conversions::{conversion_event, ConversionRow};
 use crate::edge::db::{int, text};
 use crate::edge::http::{self, Query};
 use crate::edge::{links, rollup, webhooks, Ctx};
-use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
@@ -50,7 +48,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         }
         let id =
             campaign_id.ok_or_else(|| ApiError::field("campaignId", "is required with groupBy"))?;
-        let c = campaigns::load(ctx, &h, id.as_str()).await?;
+        let c = campaigns::find(ctx, &h, id.as_str()).await?;
         let snap = snapshot(ctx, &h, id.as_str()).await?;
         return http::ok(json!({
             "campaignId": id.as_str(),
@@ -66,7 +64,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
     }
     match campaign_id {
         Some(id) => {
-            let c = campaigns::load(ctx, &h, id.as_str()).await?;
+            let c = campaigns::find(ctx, &h, id.as_str()).await?;
             let snap = snapshot(ctx, &h, id.as_str()).await?;
             http::ok(json!({"funnel": [funnel_json(id.as_str(), &c.currency, &snap)]}))
         }
@@ -144,7 +142,7 @@ async fn series(ctx: &Ctx, q: &Query, h: &Handle, id: &CampaignId) -> ApiResult<
             "hour allows at most 31 days; use day",
         ));
     }
-    let c = campaigns::load(ctx, h, id.as_str()).await?;
+    let c = campaigns::find(ctx, h, id.as_str()).await?;
     let rows = rollup::series(&ctx.env, h, id.as_str(), ctx.cfg.rollup_shards).await?;
     http::ok(json!({
         "campaignId": id.as_str(),
@@ -157,10 +155,10 @@ async fn series(ctx: &Ctx, q: &Query, h: &Handle, id: &CampaignId) -> ApiResult<
 }
 
 pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
-    let c = campaigns::load(ctx, &h, id.as_str()).await?;
+    let c = campaigns::find(ctx, &h, id.as_str()).await?;
     let primary_link = match &c.primary_slug {
         None => PrimaryLink::NotSet,
-        Some(slug) => match links::load(ctx, &h, slug).await? {
+        Some(slug) => match links::lookup(ctx, &h, slug).await? {
             None => PrimaryLink::Missing(slug.clone()),
             Some(l) => PrimaryLink::Found {
                 slug: slug.clone(),
@@ -181,147 +179,4 @@ pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response>
         conversion_webhooks: webhooks::conversion_subscriptions(ctx, &h).await?,
     };
     http::ok(report(&facts))
-}
-
-#[derive(Deserialize)]
-struct ClickLedgerRow {
-    click_id: String,
-    slug: String,
-    rule_id: Option<String>,
-    country: String,
-    device: String,
-    source: String,
-    segment: String,
-    bot: i64,
-    ts: i64,
-}
-
-#[derive(Deserialize)]
-struct AggregateRow {
-    hour: i64,
-    slug: String,
-    rule_id: String,
-    country: String,
-    device: String,
-    source: String,
-    bot: i64,
-    clicks: i64,
-    last_ts: i64,
-}
-
-const PAGE: i64 = 2000;
-
-/// Rebuild a campaign's rollup from the D1 ledger. Events keep their ids, so
-/// clicks arriving during a rebuild are still counted exactly once.
-pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
-    let c = campaigns::load(ctx, &h, id.as_str()).await?;
-    let shards = ctx.cfg.rollup_shards;
-    rollup::reset(&ctx.env, &h, id.as_str(), shards).await?;
-    let (mut clicks, mut conversions) = (0usize, 0usize);
-    let mut after = String::new();
-    loop {
-        let rows = ctx
-            .db
-            .all::<ClickLedgerRow>(
-                "SELECT click_id, slug, rule_id, country, device, source, segment, bot, ts FROM clicks \
-                 WHERE handle = ? AND campaign_id = ? AND click_id > ? ORDER BY click_id LIMIT ?",
-                &[text(h.as_str()), text(id.as_str()), text(&after), int(PAGE)],
-            )
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.click_id.clone();
-        clicks += rows.len();
-        let n = rows.len() as i64;
-        let events = rows
-            .into_iter()
-            .map(|r| RollupEvent {
-                id: r.click_id,
-                kind: EventKind::Click,
-                ts: r.ts,
-                bot: r.bot != 0,
-                dims: Some(Dims {
-                    source: r.source,
-                    country: r.country,
-                    device: r.device.to_ascii_lowercase(),
-                    segment: r.segment,
-                    link: r.slug,
-                    rule: r.rule_id,
-                }),
-                value_cents: 0,
-                currency: None,
-                count: 1,
-            })
-            .collect();
-        rollup::apply(&ctx.env, &h, id.as_str(), shards, events).await?;
-        if n < PAGE {
-            break;
-        }
-    }
-    let aggs = ctx
-        .db
-        .all::<AggregateRow>(
-            "SELECT hour, slug, rule_id, country, device, source, bot, clicks, last_ts FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
-            &[text(h.as_str()), text(id.as_str())],
-        )
-        .await?;
-    let agg_events: Vec<RollupEvent> = aggs
-        .into_iter()
-        .map(|r| {
-            clicks += r.clicks as usize;
-            let seg = format!("{}:{}", r.device.to_ascii_lowercase(), r.source);
-            RollupEvent {
-                id: format!(
-                    "agg:{}:{}:{}:{}:{}:{}:{}",
-                    r.hour, r.slug, r.rule_id, r.country, r.device, r.source, r.bot
-                ),
-                kind: EventKind::Click,
-                ts: r.last_ts.max(r.hour),
-                bot: r.bot != 0,
-                dims: Some(Dims {
-                    source: r.source,
-                    country: r.country,
-                    device: r.device.to_ascii_lowercase(),
-                    segment: seg,
-                    link: r.slug,
-                    rule: (!r.rule_id.is_empty()).then_some(r.rule_id),
-                }),
-                value_cents: 0,
-                currency: None,
-                count: r.clicks,
-            }
-        })
-        .collect();
-    rollup::apply(&ctx.env, &h, id.as_str(), shards, agg_events).await?;
-    let mut after = String::new();
-    loop {
-        let rows = ctx
-            .db
-            .all::<ConversionRow>(
-                "SELECT conversion_id, slug, rule_id, country, device, source, segment, value_cents, currency, occurred_at, test, created_at \
-                 FROM conversions WHERE handle = ? AND campaign_id = ? AND conversion_id > ? ORDER BY conversion_id LIMIT ?",
-                &[text(h.as_str()), text(id.as_str()), text(&after), int(PAGE)],
-            )
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.conversion_id.clone();
-        conversions += rows.len();
-        let n = rows.len() as i64;
-        rollup::apply(
-            &ctx.env,
-            &h,
-            id.as_str(),
-            shards,
-            rows.iter().map(conversion_event).collect(),
-        )
-        .await?;
-        if n < PAGE {
-            break;
-        }
-    }
-    let snap = snapshot(ctx, &h, id.as_str()).await?;
-    http::ok(json!({
-        "campaignId": id.as_str(),
-        "rebuilt": {"clicks": clicks, "conversions": conversions},
-        "funnel": [funnel_json(id.as_str(), &c.currency, &snap)],
-    }))
 }

@@ -5,9 +5,13 @@
 //! cache at once (`invalidate`). Unknown slugs are cached too (negative
 //! entries), so a flood of bad links cannot turn into a flood of D1 reads.
 
+use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
-use crate::core::link::TrackingPolicy;
-use crate::core::rules::Rule;
+use crate::core::error::ApiResult;
+use crate::core::link::{TrackingMode, TrackingPolicy};
+use crate::core::rules::{sort_rules, Rule};
+use crate::edge::db::{text, Db};
+use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -18,8 +22,105 @@ pub struct LinkEntry {
     pub destination_url: String,
     pub campaign_id: Option<String>,
     /// The campaign's status (`ACTIVE` tracks), None without a campaign.
-    pub campaign_status: Option<String>,
+    pub campaign_status: Option<Status>,
     pub policy: TrackingPolicy,
+}
+
+impl LinkEntry {
+    /// Whether a click on it is recorded: an ACTIVE campaign and a link that
+    /// tracks.
+    pub fn tracks(&self) -> bool {
+        self.campaign_status.is_some_and(Status::is_tracking)
+            && self.policy.mode != TrackingMode::Off
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkJoinRow {
+    destination_url: String,
+    campaign_id: Option<String>,
+    mode: String,
+    append_context: i64,
+    context_param_name: String,
+    forward_query: i64,
+    campaign_status: Option<String>,
+}
+
+/// A link as the redirect needs it (None: no such link), from the cache or
+/// else D1 (then cached, a missing link too).
+pub async fn link(
+    db: &Db,
+    ttl: i64,
+    h: &str,
+    slug: &str,
+    now: i64,
+) -> ApiResult<Option<Rc<LinkEntry>>> {
+    if let Some(hit) = get_link(h, slug, now, ttl) {
+        return Ok(hit);
+    }
+    let row = db
+        .first::<LinkJoinRow>(
+            "SELECT l.destination_url, l.campaign_id, l.mode, l.append_context, l.context_param_name, l.forward_query, \
+             c.status AS campaign_status FROM links l LEFT JOIN campaigns c \
+             ON c.handle = l.handle AND c.campaign_id = l.campaign_id WHERE l.handle = ? AND l.slug = ?",
+            &[text(h), text(slug)],
+        )
+        .await?;
+    let entry = row.map(|r| {
+        Rc::new(LinkEntry {
+            policy: TrackingPolicy {
+                mode: TrackingMode::parse(&r.mode).unwrap_or(TrackingMode::Direct),
+                append_context_param: r.append_context != 0,
+                context_param_name: r.context_param_name,
+                forward_query: r.forward_query != 0,
+            },
+            destination_url: r.destination_url,
+            campaign_id: r.campaign_id,
+            campaign_status: r.campaign_status.as_deref().and_then(Status::parse),
+        })
+    });
+    put_link(h, slug, now, entry.clone());
+    Ok(entry)
+}
+
+#[derive(Deserialize)]
+struct RuleRow {
+    rule_id: String,
+    enabled: i64,
+    priority: i64,
+    when_json: String,
+    variant_id: String,
+    variant_url: String,
+}
+
+/// The handle's rules in evaluation order, from the cache or else D1.
+pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule>>> {
+    if let Some(r) = get_rules(h, now, ttl) {
+        return Ok(r);
+    }
+    let rows = db
+        .all::<RuleRow>(
+            "SELECT rule_id, enabled, priority, when_json, variant_id, variant_url FROM rules WHERE handle = ?",
+            &[text(h)],
+        )
+        .await?;
+    let mut rules: Vec<Rule> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Rule::from_stored(
+                &r.rule_id,
+                r.enabled != 0,
+                r.priority,
+                &r.when_json,
+                &r.variant_id,
+                r.variant_url,
+            )
+        })
+        .collect();
+    sort_rules(&mut rules);
+    let rules = Rc::new(rules);
+    put_rules(h, now, rules.clone());
+    Ok(rules)
 }
 
 const MAX_ENTRIES: usize = 10_000;
@@ -50,7 +151,7 @@ pub fn get_link(handle: &str, slug: &str, now: i64, ttl: i64) -> Option<Option<R
     })
 }
 
-pub fn put_link(handle: &str, slug: &str, now: i64, entry: Option<Rc<LinkEntry>>) {
+fn put_link(handle: &str, slug: &str, now: i64, entry: Option<Rc<LinkEntry>>) {
     LINKS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= MAX_ENTRIES {
@@ -69,7 +170,7 @@ pub fn get_rules(handle: &str, now: i64, ttl: i64) -> Option<Rc<Vec<Rule>>> {
     })
 }
 
-pub fn put_rules(handle: &str, now: i64, rules: Rc<Vec<Rule>>) {
+fn put_rules(handle: &str, now: i64, rules: Rc<Vec<Rule>>) {
     RULES.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= MAX_ENTRIES {

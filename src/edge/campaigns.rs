@@ -57,7 +57,7 @@ const COLUMNS: &str =
                        primary_slug, details_page_slug, created_at, updated_at, activated_at";
 
 /// A campaign of the handle, or 404 `campaign_not_found`.
-pub async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<CampaignRow> {
+pub async fn find(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<CampaignRow> {
     ctx.db
         .first::<CampaignRow>(
             &format!("SELECT {COLUMNS} FROM campaigns WHERE handle = ? AND campaign_id = ?"),
@@ -102,7 +102,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
         return Err(ApiError::CampaignConflict(id.into_string()));
     }
     cache::invalidate();
-    let row = load(ctx, &h, id.as_str()).await?;
+    let row = find(ctx, &h, id.as_str()).await?;
     if new.status == Status::Active {
         webhooks::emit(ctx, &h, EventType::CampaignActivated, row.to_json()).await;
     }
@@ -141,13 +141,13 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
 }
 
 pub async fn get(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
-    http::ok(json!({"campaign": load(ctx, &h, id.as_str()).await?.to_json()}))
+    http::ok(json!({"campaign": find(ctx, &h, id.as_str()).await?.to_json()}))
 }
 
 pub async fn patch(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> ApiResult<Response> {
     let body = json_body(req, MAX_BODY).await?;
     let p = CampaignPatch::parse(&body)?;
-    let row = load(ctx, &h, id.as_str()).await?;
+    let row = find(ctx, &h, id.as_str()).await?;
     let from = row.status();
     let to = p.status.unwrap_or(from);
     if !from.can_become(to) {
@@ -195,14 +195,14 @@ pub async fn patch(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> A
         )
         .await?;
     if changed == 0 {
-        let current = load(ctx, &h, id.as_str()).await?;
+        let current = find(ctx, &h, id.as_str()).await?;
         return Err(ApiError::InvalidTransition {
             from: current.status,
             to: to.as_str().into(),
         });
     }
     cache::invalidate();
-    let row = load(ctx, &h, id.as_str()).await?;
+    let row = find(ctx, &h, id.as_str()).await?;
     let event = match (from == to, to) {
         (false, Status::Active) => Some(EventType::CampaignActivated),
         (false, Status::Paused) => Some(EventType::CampaignPaused),

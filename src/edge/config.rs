@@ -43,7 +43,7 @@ impl Config {
     pub fn get(env: &Env) -> std::rc::Rc<Config> {
         LOADED.with(|c| {
             c.get_or_init(|| {
-                let cfg = Config::load(env);
+                let cfg = Config::from_env(env);
                 // Faults from `FAULTS` are fixed for the isolate's life, like
                 // every other setting: registered once, here.
                 crate::edge::faults::configure(&cfg.faults);
@@ -53,7 +53,7 @@ impl Config {
         })
     }
 
-    fn load(env: &Env) -> Config {
+    fn from_env(env: &Env) -> Config {
         let own_hosts: Vec<String> = var(env, "SHORT_HOSTS")
             .unwrap_or_default()
             .split(',')

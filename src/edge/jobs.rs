@@ -1,20 +1,12 @@
-//! The `JOBS` queue: webhook deliveries and click replays, one consumer.
+//! The `JOBS` queue's consumer: webhook deliveries and click replays (the
+//! messages are in `queue`).
 
 use crate::edge::config::Config;
 use crate::edge::db::Db;
 use crate::edge::log;
-use crate::edge::redirect::{self, ClickJob};
-use crate::edge::rollup;
-use crate::edge::webhooks::{self, Delivery};
-use serde::{Deserialize, Serialize};
+use crate::edge::queue::Job;
+use crate::edge::{clicks, rollup, webhooks};
 use worker::{Env, MessageBatch, MessageExt};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Job {
-    Webhook(Delivery),
-    Click(ClickJob),
-}
 
 pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
     let cfg = Config::get(&env);
@@ -48,7 +40,7 @@ pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
             },
             Job::Click(c) => {
                 // `record` re-enqueues on failure itself, so the message is done.
-                redirect::record(&env, &db, cfg.rollup_shards, c).await;
+                clicks::record(&env, &db, cfg.rollup_shards, c).await;
                 raw.ack();
             }
         }

@@ -59,7 +59,7 @@ pub fn origin(req: &Request) -> String {
         .unwrap_or_default()
 }
 
-pub async fn load(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkRow>> {
+pub async fn lookup(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkRow>> {
     ctx.db
         .first::<LinkRow>(
             &format!("SELECT {COLUMNS} FROM links WHERE handle = ? AND slug = ?"),
@@ -73,9 +73,9 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
     http::ascii_urls(&mut body, &["destinationUrl"]);
     let new = NewLink::parse(&body, &ctx.own_hosts())?;
     if let Some(c) = &new.campaign_id {
-        campaigns::load(ctx, &h, c.as_str()).await?;
+        campaigns::find(ctx, &h, c.as_str()).await?;
     }
-    let existed = load(ctx, &h, slug.as_str()).await?.is_some();
+    let existed = lookup(ctx, &h, slug.as_str()).await?.is_some();
     let now = http::now_ms();
     let p = &new.tracking_policy;
     ctx.db
@@ -101,7 +101,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
         )
         .await?;
     cache::invalidate();
-    let row = load(ctx, &h, slug.as_str())
+    let row = lookup(ctx, &h, slug.as_str())
         .await?
         .ok_or_else(|| ApiError::Internal("link vanished after write".into()))?;
     http::json(
@@ -111,7 +111,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
 }
 
 pub async fn get(ctx: &Ctx, req: &Request, h: Handle, slug: Slug) -> ApiResult<Response> {
-    let row = load(ctx, &h, slug.as_str())
+    let row = lookup(ctx, &h, slug.as_str())
         .await?
         .ok_or(ApiError::LinkNotFound)?;
     http::ok(json!({"link": row.to_json(&h, &origin(req))}))

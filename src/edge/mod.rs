@@ -6,6 +6,7 @@
 mod analytics;
 mod cache;
 mod campaigns;
+mod clicks;
 mod config;
 mod conversions;
 mod db;
@@ -15,7 +16,9 @@ mod jobs;
 mod links;
 mod log;
 mod mcp;
+mod queue;
 mod redirect;
+mod retry;
 pub mod rollup;
 mod rules;
 mod structures;
@@ -43,7 +46,7 @@ pub struct Ctx {
 
 #[event(queue)]
 async fn queue(
-    batch: worker::MessageBatch<jobs::Job>,
+    batch: worker::MessageBatch<queue::Job>,
     env: Env,
     _ctx: Context,
 ) -> worker::Result<()> {
@@ -182,7 +185,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::CampaignPatch(h, id) => campaigns::patch(c, &mut req, h, id).await,
         Route::CampaignHealth(h, id) => analytics::health(c, h, id).await,
         Route::TestConversion(h, id) => conversions::create_test(c, &mut req, h, id).await,
-        Route::RollupRebuild(h, id) => analytics::rebuild(c, h, id).await,
+        Route::RollupRebuild(h, id) => clicks::rebuild(c, h, id).await,
         Route::LinkList(h) => links::list(c, &req, h).await,
         Route::LinkPut(h, s) => links::put(c, &mut req, h, s).await,
         Route::LinkGet(h, s) => links::get(c, &req, h, s).await,

@@ -319,17 +319,7 @@ pub async fn apply_retrying(
     shards: u32,
     events: Vec<RollupEvent>,
 ) -> ApiResult<()> {
-    let mut last = Ok(());
-    for attempt in 0..3u64 {
-        if attempt > 0 {
-            worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
-        }
-        last = apply(env, h, campaign, shards, events.clone()).await;
-        if last.is_ok() {
-            return last;
-        }
-    }
-    last
+    crate::edge::retry::retrying(|| apply(env, h, campaign, shards, events.clone())).await
 }
 
 /// One GET from every shard of a campaign, in parallel.

@@ -6,14 +6,13 @@ use crate::core::ids::{Handle, RuleId};
 use crate::core::json::Obj;
 use crate::core::paging::Page;
 use crate::core::redirect::country_of;
-use crate::core::rules::{explain as explain_rules, sort_rules, Outcome, Rule, Visitor};
+use crate::core::rules::{explain as explain_rules, Outcome, Rule, Visitor};
 use crate::core::time::rfc3339;
 use crate::edge::db::{flag, int, text};
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{cache, links, Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::rc::Rc;
 use worker::{Request, Response};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,25 +54,6 @@ impl RuleRow {
     }
 }
 
-/// The handle's rules in evaluation order, through the isolate cache.
-pub async fn for_redirect(ctx: &Ctx, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule>>> {
-    if let Some(r) = cache::get_rules(h, now, ctx.cfg.cache_ttl_ms) {
-        return Ok(r);
-    }
-    let rows = ctx
-        .db
-        .all::<RuleRow>(
-            &format!("SELECT {COLUMNS} FROM rules WHERE handle = ?"),
-            &[text(h)],
-        )
-        .await?;
-    let mut rules: Vec<Rule> = rows.iter().filter_map(RuleRow::rule).collect();
-    sort_rules(&mut rules);
-    let rules = Rc::new(rules);
-    cache::put_rules(h, now, rules.clone());
-    Ok(rules)
-}
-
 pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResult<Response> {
     let mut body = json_body(req, MAX_BODY).await?;
     http::ascii_urls(&mut body, &["destinationUrl"]);
@@ -81,7 +61,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResu
     // Every campaign a rule names must belong to this handle.
     if let Some(list) = &rule.when.campaign_in {
         for c in list {
-            crate::edge::campaigns::load(ctx, &h, c).await?;
+            crate::edge::campaigns::find(ctx, &h, c).await?;
         }
     }
     let existed = ctx
@@ -113,14 +93,14 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResu
         )
         .await?;
     cache::invalidate();
-    let row = load(ctx, &h, rule.rule_id.as_str()).await?;
+    let row = find(ctx, &h, rule.rule_id.as_str()).await?;
     http::json(
         if existed { 200 } else { 201 },
         &json!({"rule": row.to_json()}),
     )
 }
 
-async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<RuleRow> {
+async fn find(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<RuleRow> {
     ctx.db
         .first::<RuleRow>(
             &format!("SELECT {COLUMNS} FROM rules WHERE handle = ? AND rule_id = ?"),
@@ -131,7 +111,7 @@ async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<RuleRow> {
 }
 
 pub async fn get(ctx: &Ctx, h: Handle, id: RuleId) -> ApiResult<Response> {
-    http::ok(json!({"rule": load(ctx, &h, id.as_str()).await?.to_json()}))
+    http::ok(json!({"rule": find(ctx, &h, id.as_str()).await?.to_json()}))
 }
 
 pub async fn delete(ctx: &Ctx, h: Handle, id: RuleId) -> ApiResult<Response> {
@@ -184,7 +164,7 @@ pub async fn explain(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respo
     let o = Obj::new(&body);
     o.only(&["slug", "country", "device", "source", "userAgent", "query"])?;
     let slug = crate::core::ids::Slug::parse_field(o.req_str("slug")?, "slug")?;
-    let link = links::load(ctx, &h, slug.as_str())
+    let link = links::lookup(ctx, &h, slug.as_str())
         .await?
         .ok_or(ApiError::LinkNotFound)?;
     let ua = o.str("userAgent")?.unwrap_or("");
@@ -200,7 +180,7 @@ pub async fn explain(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respo
         None => country_of(None),
     };
     let source = crate::core::classify::classify_source(o.str("source")?, None);
-    let rules = for_redirect(ctx, h.as_str(), http::now_ms()).await?;
+    let rules = cache::rules(&ctx.db, ctx.cfg.cache_ttl_ms, h.as_str(), http::now_ms()).await?;
     let visitor = Visitor {
         slug: slug.as_str(),
         campaign_id: link.campaign_id.as_deref(),

@@ -52,7 +52,7 @@ async fn read_object(ctx: &Ctx, key: &str) -> ApiResult<Value> {
 pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> ApiResult<Response> {
     let body = parse_object(&read_body(req, MAX_STRUCTURE_BYTES).await?)?;
     let st = Structure::parse(&body)?;
-    campaigns::load(ctx, &h, id.as_str()).await?;
+    campaigns::find(ctx, &h, id.as_str()).await?;
     let now = http::now_ms();
     let by = ctx
         .principal
@@ -99,7 +99,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> Api
 }
 
 pub async fn get(ctx: &Ctx, req: &Request, h: Handle, id: CampaignId) -> ApiResult<Response> {
-    campaigns::load(ctx, &h, id.as_str()).await?;
+    campaigns::find(ctx, &h, id.as_str()).await?;
     let q = Query::of(req);
     let version = match q.get("version") {
         None => None,
@@ -150,7 +150,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle, id: CampaignId) -> ApiResu
 }
 
 pub async fn publish(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
-    campaigns::load(ctx, &h, id.as_str()).await?;
+    campaigns::find(ctx, &h, id.as_str()).await?;
     let row = ctx
         .db
         .first::<VersionRow>(

@@ -72,13 +72,13 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
             &[text(&id), text(h.as_str()), text(&new.name), text(&scopes), text(&hash), text(&sub), int(now), opt_int(new.expires_at)],
         )
         .await?;
-    let row = load(ctx, &h, &id)
+    let row = lookup(ctx, &h, &id)
         .await?
         .ok_or_else(|| ApiError::Internal("token vanished".into()))?;
     http::created(json!({"token": row.to_json(), "secret": secret}))
 }
 
-async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<Option<TokenRow>> {
+async fn lookup(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<Option<TokenRow>> {
     ctx.db
         .first::<TokenRow>(
             &format!("SELECT {COLUMNS} FROM tokens WHERE handle = ? AND token_id = ? AND revoked_at IS NULL"),
@@ -110,7 +110,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
 
 pub async fn delete(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
     let (role, sub) = caller_role(ctx, &h)?;
-    let row = load(ctx, &h, &id)
+    let row = lookup(ctx, &h, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("Token".into()))?;
     if row.created_by != sub && role < Role::Admin {

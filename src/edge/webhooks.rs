@@ -16,13 +16,13 @@ use crate::core::webhook::{backoff_secs, new_secret, sign, EventType, NewWebhook
 use crate::edge::config::Config;
 use crate::edge::db::{int, opt_int, opt_text, text, Db};
 use crate::edge::http::{self, read_body, Query, MAX_BODY};
-use crate::edge::jobs::Job;
 use crate::edge::log;
+use crate::edge::queue::{self, Delivery, Job};
 use crate::edge::Ctx;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, MessageBuilder, Method, Request, RequestInit, Response};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response};
 
 /// Per-try timeout for a receiver.
 const TIMEOUT_MS: u64 = 10_000;
@@ -45,18 +45,6 @@ impl WebhookRow {
 }
 
 /// A queued delivery of one event to one subscription.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    pub webhook_id: String,
-    pub handle: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub attempt: u32,
-    /// The exact JSON body; identical on every try so receivers can dedupe.
-    pub body: String,
-}
-
 pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Response> {
     let mut body = parse_object(&read_body(req, MAX_BODY).await?)?;
     http::ascii_urls(&mut body, &["url"]);
@@ -76,11 +64,11 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
             &[text(&id), text(h.as_str()), text(&new.url), text(&json!(events).to_string()), text(&secret), text(&by), int(now)],
         )
         .await?;
-    let row = load(ctx, &h, &id).await?;
+    let row = find(ctx, &h, &id).await?;
     http::created(json!({"webhook": row.to_json(), "secret": secret}))
 }
 
-async fn load(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<WebhookRow> {
+async fn find(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<WebhookRow> {
     ctx.db
         .first::<WebhookRow>(
             "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ? AND webhook_id = ? AND deleted_at IS NULL",
@@ -108,11 +96,11 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
 }
 
 pub async fn get(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
-    http::ok(json!({"webhook": load(ctx, &h, &id).await?.to_json()}))
+    http::ok(json!({"webhook": find(ctx, &h, &id).await?.to_json()}))
 }
 
 pub async fn delete(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
-    load(ctx, &h, &id).await?;
+    find(ctx, &h, &id).await?;
     ctx.db
         .run(
             "UPDATE webhooks SET deleted_at = ? WHERE handle = ? AND webhook_id = ?",
@@ -137,7 +125,7 @@ struct DeliveryRow {
 }
 
 pub async fn deliveries(ctx: &Ctx, req: &Request, h: Handle, id: String) -> ApiResult<Response> {
-    load(ctx, &h, &id).await?;
+    find(ctx, &h, &id).await?;
     let q = Query::of(req);
     let page = Page::parse(q.get("limit"), q.get("cursor"))?;
     let rows = ctx
@@ -205,7 +193,6 @@ async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiRe
     let event_id = format!("evt_{}", random_hex(12)?);
     let body = json!({"id": event_id, "type": event.as_str(), "createdAt": rfc3339(http::now_ms()), "handle": h.as_str(), "data": data})
         .to_string();
-    let queue = ctx.env.queue("JOBS")?;
     for sub in subs {
         let d = Delivery {
             webhook_id: sub.webhook_id,
@@ -215,7 +202,7 @@ async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiRe
             attempt: 1,
             body: body.clone(),
         };
-        queue.send(Job::Webhook(d)).await?;
+        queue::send(&ctx.env, Job::Webhook(d), 0).await?;
     }
     Ok(())
 }
@@ -308,13 +295,7 @@ pub(crate) async fn deliver(db: &Db, env: &Env, cfg: &Config, d: &Delivery) -> A
         attempt: d.attempt + 1,
         ..d.clone()
     };
-    env.queue("JOBS")?
-        .send(
-            MessageBuilder::new(Job::Webhook(next))
-                .delay_seconds(delay)
-                .build(),
-        )
-        .await?;
+    queue::send(env, Job::Webhook(next), delay).await?;
     log_try(
         db,
         d,

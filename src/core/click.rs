@@ -1,0 +1,305 @@
+//! A recorded click, as the redirect hands it to recording: the pure pieces
+//! of recording it — its ledger row, the hourly aggregates of
+//! `AGGREGATE_ONLY` links (summed per aggregate, no per-visitor data), its
+//! rollup event, and the replay schedule when the ledger is down.
+
+use crate::core::funnel::{Dims, RollupEvent};
+use crate::core::link::TrackingMode;
+use crate::core::time::hour_floor;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A click to record after the response went out; also the queue message
+/// that replays it when the ledger write failed (`attempt` counts tries).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Click {
+    pub handle: String,
+    pub slug: String,
+    pub campaign: String,
+    pub mode: TrackingMode,
+    pub click_id: String,
+    pub country: String,
+    /// Stored form: `MOBILE`, `DESKTOP`, `TABLET`.
+    pub device: String,
+    pub source: String,
+    pub referrer_host: Option<String>,
+    pub segment: String,
+    pub bot_reason: Option<String>,
+    pub rule_id: Option<String>,
+    pub variant_id: Option<String>,
+    pub ts: i64,
+    pub attempt: u32,
+}
+
+/// Replays give up after this many tries (with the capped backoff, ~3 h).
+pub const MAX_REPLAYS: u32 = 200;
+
+impl Click {
+    pub fn dims(&self) -> Dims {
+        Dims::of(
+            &self.slug,
+            self.rule_id.as_deref(),
+            &self.country,
+            &self.device,
+            &self.source,
+            &self.segment,
+        )
+    }
+
+    /// Its rollup event (id = click id: applied at most once).
+    pub fn rollup_event(&self) -> RollupEvent {
+        RollupEvent::clicks(
+            self.click_id.clone(),
+            self.ts,
+            self.bot_reason.is_some(),
+            self.dims(),
+            1,
+        )
+    }
+
+    /// The replay message after failed try `self.attempt`, with its delay in
+    /// seconds (doubling, capped at a minute); None once it has had
+    /// `MAX_REPLAYS` tries.
+    pub fn next_replay(&self) -> Option<(Click, u32)> {
+        if self.attempt >= MAX_REPLAYS {
+            return None;
+        }
+        let delay = crate::core::backoff::doubling_secs(self.attempt, 2, 60);
+        Some((
+            Click {
+                attempt: self.attempt + 1,
+                ..self.clone()
+            },
+            delay,
+        ))
+    }
+}
+
+/// The ledger rows of a batch of clicks, each as one JSON array for the
+/// `json_each` statements: per-click rows (`DIRECT`), and hourly aggregate
+/// increments (`AGGREGATE_ONLY`) summed per aggregate key, so a batch adds one
+/// increment per key. `OFF` clicks have no row.
+#[derive(Debug, Default, PartialEq)]
+pub struct LedgerRows {
+    /// `[click_id, handle, slug, campaign, rule_id, variant_id, country,
+    /// device, source, referrer_host, segment, bot, bot_reason, ts]`
+    pub clicks: Vec<Value>,
+    /// `[handle, campaign, hour, slug, rule_id|"", country, device, source,
+    /// bot, clicks, last_ts]`
+    pub aggregates: Vec<Value>,
+}
+
+impl LedgerRows {
+    pub fn of(batch: &[Click]) -> LedgerRows {
+        type Key<'a> = (
+            &'a str,
+            &'a str,
+            i64,
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+            bool,
+        );
+        let mut clicks = Vec::new();
+        let mut sums: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
+        for c in batch {
+            match c.mode {
+                TrackingMode::Off => {}
+                TrackingMode::Direct => clicks.push(json!([
+                    c.click_id,
+                    c.handle,
+                    c.slug,
+                    c.campaign,
+                    c.rule_id,
+                    c.variant_id,
+                    c.country,
+                    c.device,
+                    c.source,
+                    c.referrer_host,
+                    c.segment,
+                    i64::from(c.bot_reason.is_some()),
+                    c.bot_reason,
+                    c.ts
+                ])),
+                TrackingMode::AggregateOnly => {
+                    let key = (
+                        c.handle.as_str(),
+                        c.campaign.as_str(),
+                        hour_floor(c.ts),
+                        c.slug.as_str(),
+                        c.rule_id.as_deref().unwrap_or(""),
+                        c.country.as_str(),
+                        c.device.as_str(),
+                        c.source.as_str(),
+                        c.bot_reason.is_some(),
+                    );
+                    let sum = sums.entry(key).or_insert((0, 0));
+                    sum.0 += 1;
+                    sum.1 = sum.1.max(c.ts);
+                }
+            }
+        }
+        let aggregates = sums
+            .into_iter()
+            .map(
+                |((h, c, hour, slug, rule, country, device, source, bot), (n, last))| {
+                    json!([
+                        h,
+                        c,
+                        hour,
+                        slug,
+                        rule,
+                        country,
+                        device,
+                        source,
+                        i64::from(bot),
+                        n,
+                        last
+                    ])
+                },
+            )
+            .collect();
+        LedgerRows { clicks, aggregates }
+    }
+}
+
+/// One stored hourly aggregate of an `AGGREGATE_ONLY` link, replayed by a
+/// rebuild as one event standing for all its clicks. Its id names the
+/// aggregate, so a repeated rebuild step is applied once.
+#[allow(clippy::too_many_arguments)]
+pub fn aggregate_event(
+    hour: i64,
+    slug: &str,
+    rule_id: &str,
+    country: &str,
+    device: &str,
+    source: &str,
+    bot: bool,
+    clicks: i64,
+    last_ts: i64,
+) -> RollupEvent {
+    let segment = format!("{}:{}", device.to_ascii_lowercase(), source);
+    RollupEvent::clicks(
+        format!(
+            "agg:{hour}:{slug}:{rule_id}:{country}:{device}:{source}:{}",
+            i64::from(bot)
+        ),
+        last_ts.max(hour),
+        bot,
+        Dims::of(slug, Some(rule_id), country, device, source, &segment),
+        clicks,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::funnel::EventKind;
+
+    fn click(id: &str, mode: TrackingMode, ts: i64, bot: bool) -> Click {
+        Click {
+            handle: "demo".into(),
+            slug: "promo".into(),
+            campaign: "spring".into(),
+            mode,
+            click_id: id.into(),
+            country: "DE".into(),
+            device: "MOBILE".into(),
+            source: "email".into(),
+            referrer_host: None,
+            segment: "mobile:email".into(),
+            bot_reason: bot.then(|| "user_agent".to_string()),
+            rule_id: None,
+            variant_id: None,
+            ts,
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn ledger_rows_split_by_mode_and_sum_aggregates() {
+        let h = 1_772_020_800_000;
+        let batch = [
+            click("clk_a", TrackingMode::Direct, h + 5, false),
+            click("clk_b", TrackingMode::AggregateOnly, h + 1, false),
+            click("clk_c", TrackingMode::AggregateOnly, h + 9, false),
+            click("clk_d", TrackingMode::AggregateOnly, h + 3, true),
+            click("clk_e", TrackingMode::Off, h, false),
+        ];
+        let rows = LedgerRows::of(&batch);
+        assert_eq!(rows.clicks.len(), 1);
+        assert_eq!(rows.clicks[0][0], "clk_a");
+        assert_eq!(rows.clicks[0][11], 0);
+        assert_eq!(
+            rows.aggregates,
+            vec![
+                json!([
+                    "demo",
+                    "spring",
+                    h,
+                    "promo",
+                    "",
+                    "DE",
+                    "MOBILE",
+                    "email",
+                    0,
+                    2,
+                    h + 9
+                ]),
+                json!([
+                    "demo",
+                    "spring",
+                    h,
+                    "promo",
+                    "",
+                    "DE",
+                    "MOBILE",
+                    "email",
+                    1,
+                    1,
+                    h + 3
+                ]),
+            ]
+        );
+        assert_eq!(LedgerRows::of(&[]), LedgerRows::default());
+    }
+
+    #[test]
+    fn events_carry_dims_in_report_form() {
+        let e = click("clk_a", TrackingMode::Direct, 7, true).rollup_event();
+        assert_eq!(
+            (e.kind, e.bot, e.count, e.ts),
+            (EventKind::Click, true, 1, 7)
+        );
+        let d = e.dims.unwrap();
+        assert_eq!((d.device.as_str(), d.rule), ("mobile", None));
+        let a = aggregate_event(3_600_000, "promo", "", "DE", "TABLET", "qr", false, 4, 0);
+        assert_eq!(a.id, "agg:3600000:promo::DE:TABLET:qr:0");
+        assert_eq!((a.ts, a.count), (3_600_000, 4));
+        assert_eq!(a.dims.unwrap().segment, "tablet:qr");
+    }
+
+    #[test]
+    fn the_queue_message_keeps_its_wire_form() {
+        let c = click("clk_a", TrackingMode::AggregateOnly, 7, false);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["mode"], "AGGREGATE_ONLY");
+        assert_eq!(v["clickId"], "clk_a");
+        assert_eq!(serde_json::from_value::<Click>(v).unwrap(), c);
+    }
+
+    #[test]
+    fn replays_back_off_and_stop() {
+        let mut c = click("clk_a", TrackingMode::Direct, 7, false);
+        let (next, delay) = c.next_replay().unwrap();
+        assert_eq!((next.attempt, delay), (2, 2));
+        c.attempt = 10;
+        assert_eq!(c.next_replay().unwrap().1, 60);
+        c.attempt = MAX_REPLAYS;
+        assert!(c.next_replay().is_none());
+    }
+}

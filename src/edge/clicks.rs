@@ -1,0 +1,329 @@
+//! Recording clicks: the isolate buffer and its batches, the ledger writes,
+//! replays through the queue when the ledger is down, and the rebuild of a
+//! rollup from the ledger. The redirect hands a click to `buffer` and never
+//! waits on any of this.
+//!
+//! A batch writes the ledger first (a rollup count without a ledger row
+//! could never be rebuilt), then one rollup call per campaign. Everything is
+//! idempotent by click id, so a retry or a replay never double-counts.
+
+use crate::core::click::{aggregate_event, Click, LedgerRows};
+use crate::core::error::{ApiError, ApiResult};
+use crate::core::funnel::{funnel_json, Dims, RollupEvent};
+use crate::core::ids::{CampaignId, Handle};
+use crate::core::link::TrackingMode;
+use crate::edge::db::{int, text, Db};
+use crate::edge::queue::{self, Job};
+use crate::edge::retry::retrying;
+use crate::edge::{campaigns, conversions, faults, http, log, rollup, Ctx};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use worker::{Context, Env, Response};
+
+/// How long a click waits in the isolate's buffer before its batch is
+/// written. The visitor never waits: this is all after the response.
+const BATCH_WINDOW_MS: u64 = 200;
+/// Largest batch per write (one D1 transaction, one rollup call per shard;
+/// ~120 KB of JSON, far below D1's 2 MB per argument).
+const MAX_BATCH: usize = 500;
+
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<Click>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What the request that buffered a click must do about it.
+enum Flush {
+    /// A pending flush already covers it: nothing (no timer, no `waitUntil`).
+    Covered,
+    /// It opened the buffer: wait `BATCH_WINDOW_MS`, then write what is there.
+    AfterWindow,
+    /// It filled the buffer: write this batch now.
+    Now(Vec<Click>),
+}
+
+/// Buffer a click for recording. Invariant: whenever the buffer holds
+/// clicks, the request that opened it has a pending flush (under its
+/// `waitUntil`, which keeps the isolate alive until the write is done), so
+/// no click is left behind and only one request per window pays for a timer.
+pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
+    let flush = BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        b.push(click);
+        match b.len() {
+            1 => Flush::AfterWindow,
+            n if n >= MAX_BATCH => Flush::Now(std::mem::take(&mut *b)),
+            _ => Flush::Covered,
+        }
+    });
+    if let Flush::Covered = flush {
+        return;
+    }
+    let env = env.clone();
+    wctx.wait_until(async move {
+        match Db::new(&env) {
+            Ok(db) => flush_buffer(&env, &db, shards, flush).await,
+            Err(e) => log::event("click_batch_failed", &format!("no DB binding: {e}")),
+        }
+    });
+}
+
+/// Write a full batch, or, after the window, everything buffered then. One
+/// write per flush, never a loop: clicks buffered while this write is in
+/// flight belong to the request that opened the buffer again (its own timer),
+/// so every batch gathers a whole window (a loop here would keep draining
+/// whatever arrived during its own previous write: tiny batches under load).
+/// By the invariant of `buffer`, the buffer never holds more than
+/// `MAX_BATCH` clicks.
+async fn flush_buffer(env: &Env, db: &Db, shards: u32, flush: Flush) {
+    let batch = match flush {
+        Flush::Covered => return,
+        Flush::Now(batch) => batch,
+        Flush::AfterWindow => {
+            worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
+            BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()))
+        }
+    };
+    if !batch.is_empty() {
+        write_batch(env, db, shards, batch).await;
+    }
+}
+
+async fn write_batch(env: &Env, db: &Db, shards: u32, batch: Vec<Click>) {
+    let rows = LedgerRows::of(&batch);
+    if rows == LedgerRows::default() {
+        return;
+    }
+    if let Err(e) = write_ledger(db, &rows).await {
+        log::event(
+            "click_batch_failed",
+            &format!("{} click(s): {e}; recording one by one", batch.len()),
+        );
+        for click in batch {
+            record(env, db, shards, click).await;
+        }
+        return;
+    }
+    let mut by_campaign: BTreeMap<(&str, &str), Vec<RollupEvent>> = BTreeMap::new();
+    for c in batch.iter().filter(|c| c.mode != TrackingMode::Off) {
+        by_campaign
+            .entry((c.handle.as_str(), c.campaign.as_str()))
+            .or_default()
+            .push(c.rollup_event());
+    }
+    for ((handle, campaign), events) in by_campaign {
+        if let Some(h) = Handle::parse(handle) {
+            rollup::apply_or_park(env, db, &h, campaign, shards, events).await;
+        }
+    }
+}
+
+/// Record one click on its own: a replay from the queue, or a click of a
+/// batch that could not be written. A ledger failure hands it to the queue
+/// again (with backoff); a rollup failure parks its event in the outbox.
+pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
+    let rows = LedgerRows::of(std::slice::from_ref(&click));
+    if rows == LedgerRows::default() {
+        return;
+    }
+    if let Err(e) = write_ledger(db, &rows).await {
+        log::event(
+            "click_ledger_failed",
+            &format!(
+                "{} {} (try {}): {e}",
+                click.handle, click.click_id, click.attempt
+            ),
+        );
+        let Some((next, delay)) = click.next_replay() else {
+            log::event(
+                "click_lost",
+                &format!("{} {}", click.handle, click.click_id),
+            );
+            return;
+        };
+        if let Err(e) = queue::send(env, Job::Click(next), delay).await {
+            log::event(
+                "click_lost",
+                &format!(
+                    "{} {}: could not enqueue replay: {e}",
+                    click.handle, click.click_id
+                ),
+            );
+        }
+        return;
+    }
+    if let Some(h) = Handle::parse(&click.handle) {
+        rollup::apply_or_park(
+            env,
+            db,
+            &h,
+            &click.campaign,
+            shards,
+            vec![click.rollup_event()],
+        )
+        .await;
+    }
+}
+
+/// The ledger rows in one D1 transaction (all rows or none, so a retry is
+/// safe), at most two statements whatever the batch size, each taking its
+/// rows as one JSON argument (`json_each`): click rows (a replayed click id
+/// is ignored), and increments of hourly aggregates.
+async fn write_ledger(db: &Db, rows: &LedgerRows) -> ApiResult<()> {
+    if faults::active("d1_clicks") {
+        return Err(ApiError::Internal("injected fault: d1_clicks".into()));
+    }
+    retrying(|| async {
+        let mut stmts = Vec::new();
+        if !rows.clicks.is_empty() {
+            stmts.push(db.stmt(
+                "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
+                 referrer_host, segment, bot, bot_reason, ts) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+                 json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+                 json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
+                 json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
+                 json_extract(value, '$[12]'), json_extract(value, '$[13]') \
+                 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+                &[text(&Value::from(rows.clicks.clone()).to_string())],
+            )?);
+        }
+        if !rows.aggregates.is_empty() {
+            stmts.push(db.stmt(
+                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+                 json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+                 json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
+                 json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?) WHERE true \
+                 ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
+                 DO UPDATE SET clicks = clicks + excluded.clicks, last_ts = max(last_ts, excluded.last_ts)",
+                &[text(&Value::from(rows.aggregates.clone()).to_string())],
+            )?);
+        }
+        db.batch(stmts).await.map(|_| ())
+    })
+    .await
+}
+
+// ---- rebuild: the ledger replayed into a fresh rollup ----------------------
+
+#[derive(Deserialize)]
+struct ClickLedgerRow {
+    click_id: String,
+    slug: String,
+    rule_id: Option<String>,
+    country: String,
+    device: String,
+    source: String,
+    segment: String,
+    bot: i64,
+    ts: i64,
+}
+
+#[derive(Deserialize)]
+struct AggregateRow {
+    hour: i64,
+    slug: String,
+    rule_id: String,
+    country: String,
+    device: String,
+    source: String,
+    bot: i64,
+    clicks: i64,
+    last_ts: i64,
+}
+
+const PAGE: i64 = 2000;
+
+/// `POST …/campaigns/{id}/rollup/rebuild`: rebuild a campaign's rollup from
+/// the D1 ledger (clicks, hourly aggregates, conversions). Events keep their
+/// ids, so clicks arriving during a rebuild are still counted exactly once.
+pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
+    let c = campaigns::find(ctx, &h, id.as_str()).await?;
+    let (env, shards, cid) = (&ctx.env, ctx.cfg.rollup_shards, id.as_str());
+    rollup::reset(env, &h, cid, shards).await?;
+    let (mut clicks, mut conversions) = (0usize, 0usize);
+    let mut after = String::new();
+    loop {
+        let rows = ctx
+            .db
+            .all::<ClickLedgerRow>(
+                "SELECT click_id, slug, rule_id, country, device, source, segment, bot, ts FROM clicks \
+                 WHERE handle = ? AND campaign_id = ? AND click_id > ? ORDER BY click_id LIMIT ?",
+                &[text(h.as_str()), text(cid), text(&after), int(PAGE)],
+            )
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.click_id.clone();
+        clicks += rows.len();
+        let full = rows.len() as i64 == PAGE;
+        let events = rows
+            .into_iter()
+            .map(|r| {
+                let dims = Dims::of(
+                    &r.slug,
+                    r.rule_id.as_deref(),
+                    &r.country,
+                    &r.device,
+                    &r.source,
+                    &r.segment,
+                );
+                RollupEvent::clicks(r.click_id, r.ts, r.bot != 0, dims, 1)
+            })
+            .collect();
+        rollup::apply(env, &h, cid, shards, events).await?;
+        if !full {
+            break;
+        }
+    }
+    let aggregates = ctx
+        .db
+        .all::<AggregateRow>(
+            "SELECT hour, slug, rule_id, country, device, source, bot, clicks, last_ts FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
+            &[text(h.as_str()), text(cid)],
+        )
+        .await?;
+    clicks += aggregates.iter().map(|r| r.clicks as usize).sum::<usize>();
+    let events = aggregates
+        .iter()
+        .map(|r| {
+            aggregate_event(
+                r.hour,
+                &r.slug,
+                &r.rule_id,
+                &r.country,
+                &r.device,
+                &r.source,
+                r.bot != 0,
+                r.clicks,
+                r.last_ts,
+            )
+        })
+        .collect();
+    rollup::apply(env, &h, cid, shards, events).await?;
+    let mut after = String::new();
+    loop {
+        let rows = conversions::ledger_page(&ctx.db, &h, cid, &after, PAGE).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.conversion_id.clone();
+        conversions += rows.len();
+        let full = rows.len() as i64 == PAGE;
+        rollup::apply(
+            env,
+            &h,
+            cid,
+            shards,
+            rows.iter().map(|r| r.rollup_event()).collect(),
+        )
+        .await?;
+        if !full {
+            break;
+        }
+    }
+    let snap = rollup::snapshot(env, &h, cid, shards).await?;
+    http::ok(json!({
+        "campaignId": cid,
+        "rebuilt": {"clicks": clicks, "conversions": conversions},
+        "funnel": [funnel_json(cid, &c.currency, &snap)],
+    }))
+}

@@ -1,0 +1,41 @@
+//! The `JOBS` queue's messages and the one way to send them. A leaf: its
+//! producers (webhooks, click recording) and its consumer (`jobs`) import it,
+//! it imports none of them.
+
+use crate::core::click::Click;
+use crate::core::error::ApiResult;
+use serde::{Deserialize, Serialize};
+use worker::{Env, MessageBuilder};
+
+/// One try of one webhook event for one subscription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub webhook_id: String,
+    pub handle: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempt: u32,
+    /// The exact JSON body; identical on every try so receivers can dedupe.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Job {
+    Webhook(Delivery),
+    /// A click whose ledger write failed, replayed until D1 takes it.
+    Click(Click),
+}
+
+/// Send one job, delivered after `delay_secs` (0: at once).
+pub async fn send(env: &Env, job: Job, delay_secs: u32) -> ApiResult<()> {
+    let q = env.queue("JOBS")?;
+    if delay_secs == 0 {
+        q.send(job).await?;
+    } else {
+        q.send(MessageBuilder::new(job).delay_seconds(delay_secs).build())
+            .await?;
+    }
+    Ok(())
+}
