@@ -124,7 +124,7 @@ pub struct Claims {
     pub exp: i64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct JwtConfig {
     pub secret: Vec<u8>,
     pub issuer: Option<String>,

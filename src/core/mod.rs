@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod catalog;
 pub mod classify;
 pub mod click;
+pub mod config;
 pub mod conversion;
 pub mod dest;
 pub mod error;

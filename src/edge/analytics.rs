@@ -12,9 +12,10 @@ use crate::core::health::{report, Facts, PrimaryLink};
 use crate::core::ids::{CampaignId, Handle};
 use crate::core::time::{parse_rfc3339, rfc3339, DAY_MS, HOUR_MS};
 use crate::edge::campaigns::{self, CampaignRow};
+use crate::edge::ctx::Ctx;
 use crate::edge::db::{int, text};
 use crate::edge::http::{self, Query};
-use crate::edge::{links, rollup, webhooks, Ctx};
+use crate::edge::{links, rollup, webhooks};
 use serde_json::json;
 use worker::{Request, Response};
 

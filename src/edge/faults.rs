@@ -12,7 +12,7 @@ thread_local! {
     static CONFIGURED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Called once per isolate with the `FAULTS` configuration (`Config::get`).
+/// Called once per isolate with the `FAULTS` configuration (`config::get`).
 pub fn configure(faults: &[String]) {
     CONFIGURED.with(|c| {
         if c.borrow().as_slice() != faults {

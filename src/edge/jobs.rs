@@ -1,7 +1,7 @@
 //! The `JOBS` queue's consumer: webhook deliveries and click replays (the
 //! messages are in `queue`).
 
-use crate::edge::config::Config;
+use crate::edge::config;
 use crate::edge::db::Db;
 use crate::edge::log;
 use crate::edge::queue::Job;
@@ -9,7 +9,7 @@ use crate::edge::{clicks, rollup, webhooks};
 use worker::{Env, MessageBatch, MessageExt};
 
 pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
-    let cfg = Config::get(&env);
+    let cfg = config::get(&env);
     let db = match Db::new(&env) {
         Ok(db) => db,
         Err(_) => {

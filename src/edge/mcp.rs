@@ -8,9 +8,9 @@
 
 use crate::core::auth::{authorize, Principal};
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::route::{resolve, Method, NoRoute};
+use crate::core::route::{resolve, Method, NoRoute, Route};
+use crate::edge::ctx::Ctx;
 use crate::edge::http::{self, read_body, MAX_BODY};
-use crate::edge::Ctx;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
@@ -28,7 +28,13 @@ fn rpc_result(id: &Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
-pub async fn handle(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
+/// The router's `dispatch`, passed in rather than imported: the tools run
+/// their REST twins through it, and the router is the one module that
+/// imports every handler (this one included).
+pub type Dispatch = for<'a> fn(&'a Ctx, Request, Route) -> Dispatched<'a>;
+pub type Dispatched<'a> = Pin<Box<dyn Future<Output = ApiResult<Response>> + 'a>>;
+
+pub async fn handle(ctx: &Ctx, req: &mut Request, dispatch: Dispatch) -> ApiResult<Response> {
     let Some(Principal::Pat { .. }) = &ctx.principal else {
         return Err(match ctx.principal {
             None => ApiError::Unauthorized(
@@ -47,7 +53,7 @@ pub async fn handle(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
         Value::Array(items) if !items.is_empty() => {
             let mut out = Vec::new();
             for m in items {
-                if let Some(r) = one(ctx, m).await {
+                if let Some(r) = one(ctx, dispatch, m).await {
                     out.push(r);
                 }
             }
@@ -57,7 +63,7 @@ pub async fn handle(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
                 Some(Value::Array(out))
             }
         }
-        m => one(ctx, m).await,
+        m => one(ctx, dispatch, m).await,
     };
     match replies {
         Some(v) => http::ok(v),
@@ -67,7 +73,7 @@ pub async fn handle(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
 }
 
 /// Handle one JSON-RPC message; `None` for notifications.
-async fn one(ctx: &Ctx, m: Value) -> Option<Value> {
+async fn one(ctx: &Ctx, dispatch: Dispatch, m: Value) -> Option<Value> {
     let Value::Object(m) = m else {
         return Some(rpc_error(&Value::Null, -32600, "Invalid Request"));
     };
@@ -121,7 +127,7 @@ async fn one(ctx: &Ctx, m: Value) -> Option<Value> {
                 .get("arguments")
                 .cloned()
                 .unwrap_or(Value::Object(Map::new()));
-            match call_tool(ctx, name, args).await {
+            match call_tool(ctx, dispatch, name, args).await {
                 Ok(result) => rpc_result(&id, result),
                 Err(ToolError::Unknown) => rpc_error(
                     &id,
@@ -197,7 +203,12 @@ fn opt(args: &Value, key: &str) -> Result<Option<String>, ToolError> {
     }
 }
 
-async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolError> {
+async fn call_tool(
+    ctx: &Ctx,
+    dispatch: Dispatch,
+    name: &str,
+    args: Value,
+) -> Result<Value, ToolError> {
     if !args.is_object() {
         return Err(ApiError::field("arguments", "must be an object").into());
     }
@@ -278,7 +289,7 @@ async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolErro
         ),
         _ => return Err(ToolError::Unknown),
     };
-    let (status, value) = run_twin(ctx, method, &path, body).await?;
+    let (status, value) = run_twin(ctx, dispatch, method, &path, body).await?;
     if (200..300).contains(&status) {
         Ok(
             json!({"content": [{"type": "text", "text": value.to_string()}], "structuredContent": value, "isError": false}),
@@ -291,6 +302,7 @@ async fn call_tool(ctx: &Ctx, name: &str, args: Value) -> Result<Value, ToolErro
 /// Resolve, authorize and run the REST twin of a tool call.
 async fn run_twin(
     ctx: &Ctx,
+    dispatch: Dispatch,
     method: Method,
     path: &str,
     body: Option<Value>,
@@ -325,10 +337,7 @@ async fn run_twin(
     }
     let req = Request::new_with_init(&format!("https://mcp.internal{path}"), &init)
         .map_err(ApiError::from)?;
-    // Boxed: dispatch → mcp → dispatch is a recursive async call.
-    let fut: Pin<Box<dyn Future<Output = ApiResult<Response>> + '_>> =
-        Box::pin(crate::edge::dispatch(ctx, req, route));
-    let mut resp = match fut.await {
+    let mut resp = match dispatch(ctx, req, route).await {
         Ok(r) => r,
         Err(e) => return Ok((e.status(), e.to_json())),
     };

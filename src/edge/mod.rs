@@ -9,6 +9,7 @@ mod campaigns;
 mod clicks;
 mod config;
 mod conversions;
+mod ctx;
 mod db;
 mod faults;
 mod http;
@@ -28,21 +29,10 @@ mod webhooks;
 use crate::core::auth::{authorize, verify_jwt, Principal};
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::route::{resolve, Method, NoRoute, Route};
-use config::Config;
+use ctx::Ctx;
 use db::Db;
 use http::error_response;
 use worker::{event, web_sys, Context, Env, Request, Response};
-
-/// Everything a handler may need, built once per request.
-pub struct Ctx {
-    pub env: Env,
-    pub cfg: std::rc::Rc<Config>,
-    /// The host this request came to (lower-case): a short-link host too.
-    pub host: Option<String>,
-    pub db: Db,
-    pub wctx: Context,
-    pub principal: Option<Principal>,
-}
 
 #[event(queue)]
 async fn queue(
@@ -56,7 +46,7 @@ async fn queue(
 /// Every minute: apply rollup events parked while a rollup object was failing.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let cfg = Config::get(&env);
+    let cfg = config::get(&env);
     if let Ok(db) = Db::new(&env) {
         if let Err(e) = rollup::drain(&env, &db, cfg.rollup_shards).await {
             log::event("rollup_drain_failed", &e.to_string());
@@ -82,7 +72,7 @@ pub fn redirect_cached(
     let Ok(Route::Redirect(h, s)) = resolve(Method::Get, path).ok()?.route else {
         return None;
     };
-    let cfg = Config::get(&env);
+    let cfg = config::get(&env);
     faults::maybe_panic();
     let wctx = Context::new(ctx);
     Some(
@@ -132,7 +122,7 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
         }
         Err(NoRoute::NotFound) => return Err(ApiError::NotFound("Route".into())),
     };
-    let cfg = Config::get(&env);
+    let cfg = config::get(&env);
     let db = Db::new(&env)?;
     let mut ctx = Ctx {
         host: url.host_str().map(|h| h.to_ascii_lowercase()),
@@ -158,13 +148,6 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
     }
     let route = matched.route?;
     dispatch(&ctx, req, route).await
-}
-
-impl Ctx {
-    /// This service's short-link hosts: configured ones and the request's.
-    pub fn own_hosts(&self) -> Vec<&str> {
-        self.cfg.own_hosts(self.host.as_deref())
-    }
 }
 
 /// Call the one handler of a matched, authorized route. Also used by the MCP
@@ -204,13 +187,19 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::StructureGet(h, id) => structures::get(c, &req, h, id).await,
         Route::StructurePublish(h, id) => structures::publish(c, h, id).await,
         Route::DetailPage(h, s) => structures::detail_page(c, &req, h, s).await,
-        Route::Mcp => mcp::handle(c, &mut req).await,
+        Route::Mcp => mcp::handle(c, &mut req, dispatch_boxed).await,
         Route::WebhookCreate(h) => webhooks::create(c, &mut req, h).await,
         Route::WebhookList(h) => webhooks::list(c, &req, h).await,
         Route::WebhookGet(h, id) => webhooks::get(c, h, id).await,
         Route::WebhookDelete(h, id) => webhooks::delete(c, h, id).await,
         Route::WebhookDeliveries(h, id) => webhooks::deliveries(c, &req, h, id).await,
     }
+}
+
+/// `dispatch` as the MCP endpoint takes it (its tools are REST twins, so
+/// the call recurses through a box).
+fn dispatch_boxed(c: &Ctx, req: Request, route: Route) -> mcp::Dispatched<'_> {
+    Box::pin(dispatch(c, req, route))
 }
 
 /// `principal`, with failed authentications counted per client: past the
