@@ -49,7 +49,7 @@ impl GoalType {
         }
     }
 
-    /// The guide's "Goal types" table.
+    /// The documented goal-type defaults (the README's goalType table).
     pub fn default_preset(self) -> &'static str {
         match self {
             GoalType::ProductSale => "ga4_purchase",
@@ -154,7 +154,7 @@ pub struct NewCampaign {
 impl NewCampaign {
     pub fn parse(body: &Map<String, Value>) -> Result<NewCampaign, ApiError> {
         let o = Obj::new(body);
-        // The campaign id is checked first: the guide documents invalid_campaign_id for it.
+        // The campaign id is checked first: `invalid_campaign_id` is the documented error for it.
         let campaign_id = match body.get("campaignId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(CampaignId::parse(s)?),
@@ -252,7 +252,7 @@ impl CampaignPatch {
     }
 }
 
-/// The guide's activation steps returned with a new campaign.
+/// The activation steps returned with a new campaign (`quickStart`).
 pub fn quick_start() -> [&'static str; 3] {
     [
         "Share the short URL in your campaign channel.",

@@ -1,6 +1,6 @@
 //! `ApiError`: the one error type of the API. Every status code is decided in
 //! [`ApiError::status`], every code string in [`ApiError::code`]; the edge turns
-//! it into `{"error": {"code", "message"}}` (SPEC §9). Internal failures carry
+//! it into `{"error": {"code", "message"}}`. Internal failures carry
 //! no detail outward: the edge logs them and answers with a generic sentence.
 
 use std::fmt;

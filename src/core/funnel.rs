@@ -351,7 +351,7 @@ fn rate_json(conversions: i64, qualified: i64) -> f64 {
     (conversion_rate(conversions, qualified) * 10_000.0).round() / 10_000.0
 }
 
-/// One breakdown entry. `count` is qualified clicks (as in the guide, where the
+/// One breakdown entry. `count` is qualified clicks (as documented, where the
 /// breakdown counts sum to `qualifiedClicks`).
 fn breakdown_entry(key: &str, value: &str, c: &Counters, currency: &str) -> Value {
     json!({
@@ -403,7 +403,7 @@ fn counters_json(t: &Counters, currency: &str) -> Map<String, Value> {
     m
 }
 
-/// The guide's funnel entry for one campaign.
+/// The documented funnel entry for one campaign.
 pub fn funnel_json(campaign_id: &str, currency: &str, s: &Snapshot) -> Value {
     let t = s.total();
     let mut m = Map::new();

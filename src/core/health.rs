@@ -1,4 +1,4 @@
-//! Campaign health checks (SPEC §6): facts in, checks out. The edge gathers
+//! Campaign health checks: facts in, checks out. The edge gathers
 //! the facts from D1 and the rollup; the wording and verdicts live here.
 
 use crate::core::campaign::Status;

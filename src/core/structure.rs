@@ -1,4 +1,4 @@
-//! Campaign detail-page structures (SPEC §7): `{page: {slug, title, …}, schema: {…}}`.
+//! Campaign detail-page structures: `{page: {slug, title, …}, schema: {…}}`.
 
 use crate::core::error::ApiError;
 use crate::core::ids::{CampaignId, Handle, Slug};
