@@ -4,12 +4,12 @@
 //! number of clicks.
 
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::funnel::{
-    aggregate_json, funnel_json, group_json, group_key, timeseries, Counters, Interval, Snapshot,
-    GROUP_DIMS,
-};
+use crate::core::funnel::{Counters, Snapshot, GROUP_DIMS};
 use crate::core::health::{report, Facts, PrimaryLink};
 use crate::core::ids::{CampaignId, Handle};
+use crate::core::report::{
+    aggregate_json, funnel_json, group_json, group_key, timeseries, Interval,
+};
 use crate::core::time::{parse_rfc3339, rfc3339, DAY_MS, HOUR_MS};
 use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::ctx::Ctx;

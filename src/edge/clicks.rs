@@ -9,9 +9,10 @@
 
 use crate::core::click::{aggregate_event, Click, LedgerRows};
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::funnel::{funnel_json, Dims, RollupEvent};
+use crate::core::funnel::{Dims, RollupEvent};
 use crate::core::ids::{CampaignId, Handle};
 use crate::core::link::TrackingMode;
+use crate::core::report::funnel_json;
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{int, text, Db};
 use crate::edge::queue::{self, Job};

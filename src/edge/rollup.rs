@@ -7,8 +7,9 @@
 //! Objects commit atomically.
 
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::funnel::{shard_of, HourRow, RollupEvent, Snapshot};
+use crate::core::funnel::{shard_of, RollupEvent, Snapshot};
 use crate::core::ids::Handle;
+use crate::core::report::HourRow;
 use crate::edge::db::{int, text, Db};
 use serde::Deserialize;
 use serde_json::json;
