@@ -135,9 +135,7 @@ impl Dims {
             rule: rule.filter(|r| !r.is_empty()).map(str::to_string),
         }
     }
-}
 
-impl Dims {
     /// The `(dim, value)` rows an attributed event touches, besides the total.
     pub fn rows(&self) -> Vec<(&'static str, &str)> {
         let mut v = vec![
