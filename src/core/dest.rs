@@ -159,7 +159,7 @@ pub fn final_url(
                     continue;
                 }
                 let key = decoded_key(seg);
-                if Some(key.as_ref()) == ctx_name || dest_keys.iter().any(|k| *k == key) {
+                if Some(key.as_ref()) == ctx_name || dest_keys.contains(&key) {
                     continue;
                 }
                 push(&mut out, seg);

@@ -278,7 +278,7 @@ pub fn cents_to_f64(c: i64) -> f64 {
 
 /// A money amount with at most 2 decimals, as integer cents.
 pub fn to_cents(v: f64) -> Option<i64> {
-    if !v.is_finite() || v < 0.0 || v > 1e13 {
+    if !v.is_finite() || !(0.0..=1e13).contains(&v) {
         return None;
     }
     let c = (v * 100.0).round();
@@ -305,7 +305,7 @@ mod tests {
                 device: "mobile".into(),
                 segment: "paid_social".into(),
                 link: "spring".into(),
-                rule: (id.len() % 2 == 0).then(|| "r1".to_string()),
+                rule: id.len().is_multiple_of(2).then(|| "r1".to_string()),
             }),
             value_cents: cents,
             currency: (cents > 0).then(|| "EUR".to_string()),

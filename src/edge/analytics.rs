@@ -94,7 +94,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         total.add(&t);
         funnels.push((t.last_ms, funnel_json(&c.campaign_id, &c.currency, &snap)));
     }
-    funnels.sort_by(|a, b| b.0.cmp(&a.0));
+    funnels.sort_by_key(|f| std::cmp::Reverse(f.0));
     let truncated = funnels.len() > FUNNELS_SHOWN;
     funnels.truncate(FUNNELS_SHOWN);
     let shared_currency = if currencies.len() == 1 {

@@ -126,9 +126,11 @@ pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rul
 const MAX_ENTRIES: usize = 10_000;
 
 type Stamped<T> = (i64, T);
+/// Links by `(handle, slug)`; `None`: known to be missing.
+type LinkMap = HashMap<(String, String), Stamped<Option<Rc<LinkEntry>>>>;
 
 thread_local! {
-    static LINKS: RefCell<HashMap<(String, String), Stamped<Option<Rc<LinkEntry>>>>> = RefCell::new(HashMap::new());
+    static LINKS: RefCell<LinkMap> = RefCell::new(HashMap::new());
     static RULES: RefCell<HashMap<String, Stamped<Rc<Vec<Rule>>>>> = RefCell::new(HashMap::new());
 }
 

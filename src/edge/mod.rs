@@ -268,7 +268,7 @@ async fn dev_faults(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
     if let Some(bad) = list.iter().find(|f| !faults::KNOWN.contains(f)) {
         return Err(ApiError::field(
             "faults",
-            &format!(
+            format!(
                 "has unknown fault '{}'",
                 bad.chars().take(32).collect::<String>()
             ),

@@ -178,7 +178,7 @@ pub async fn publish(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         )
         .await?
     {
-        return Err(ApiError::field("page.slug", &format!("is already the published detail page of campaign '{other}'")));
+        return Err(ApiError::field("page.slug", format!("is already the published detail page of campaign '{other}'")));
     }
     let now = http::now_ms();
     let upsert = ctx.db.stmt(
