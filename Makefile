@@ -22,33 +22,34 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean
+.PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean check lint
 
+## Every target with a `##` line above it, listed by `make help`.
 help:
-	@echo "make dev    — build and run everything locally on 127.0.0.1:$(PORT)"
-	@echo "make test   — unit + end-to-end tests + deploy dry run"
-	@echo "make token HANDLE=demo ROLE=OWNER — mint a development JWT"
-	@echo "make bench  — benchmarks (see README)"
+	@echo "The two commands: make dev (run it locally), make test (everything CI runs). All targets:"
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z0-9-]*:/{if(doc!=""){split($$0,t,":"); printf "  make %-12s %s\n", t[1], doc}; doc=""; next} {doc=""}' $(MAKEFILE_LIST)
 
-## Toolchain: each step runs only when its tool is missing or the wrong version.
+## Install the toolchain: each step runs only when its tool is missing or the wrong version.
 tools: node_modules/.installed
 	@rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
 	@worker-build --version 2>/dev/null | grep -q "$(WORKER_BUILD_VERSION)" || cargo install worker-build --version =$(WORKER_BUILD_VERSION) --locked
 
-## Headless Chromium for the dashboard's browser test (Debian package; never a downloaded browser).
+## Install headless Chromium for the browser test (Debian package; never a downloaded browser).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## wrk (Debian package) for the benchmarks.
+## Install wrk (Debian package) for the benchmarks.
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
+# The npm packages (wrangler, Node 22, binaryen, esbuild, playwright-core, …).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## The Worker bundle (build/worker/shim.mjs + index_bg.wasm).
+## Build the Worker bundle (build/index.js + index_bg.wasm).
 build: tools $(WASM)
 
 # worker-build's own wasm-opt pass keeps the 200 KB `name` section; we run
@@ -70,38 +71,60 @@ $(WASM): $(SOURCES) src/edge/mcp_tools.json
 	@echo "DEV_SIGN_IN=1" >> .dev.vars
 	@echo "created .dev.vars with a random development JWT_SECRET"
 
-## Run locally: builds, applies D1 migrations to the local state in .wrangler/,
-## prints an OWNER token for handle `demo`, and serves on 127.0.0.1:$(PORT).
+# Builds, applies D1 migrations to the local state in .wrangler/, prints an
+# OWNER token for handle `demo`, and serves on 127.0.0.1:$(PORT).
+## Build and run everything locally on 127.0.0.1:8787 (PORT=… to change).
 dev: build .dev.vars
 	@wrangler d1 migrations apply DB --local >/dev/null
 	@node scripts/dev-banner.mjs $(PORT)
 	wrangler dev --ip 127.0.0.1 --port $(PORT) --local --show-interactive-dev-session=false
 
+## Mint a development JWT (HANDLE=demo ROLE=OWNER).
 token: .dev.vars node_modules/.installed
 	@node scripts/token.mjs --handle $(HANDLE) --role $(ROLE)
 
+## The pure core's unit and property tests (native cargo test).
 test-unit:
 	cargo test --lib --test fuzz_parsers
 
-## Long property-based fuzzing of every core parser (release build, FUZZ_CASES per property).
+# FUZZ_CASES per property, release build.
 FUZZ_CASES ?= 200000
+## Long property-based fuzzing of every core parser (FUZZ_CASES=200000).
 fuzz:
 	FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test fuzz_parsers -- --test-threads=1 --nocapture 2>&1 | tee fuzz-results.log
 
+## The end-to-end suites, each against its own `wrangler dev`.
 test-e2e: build
 	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/*.test.mjs'
 
+## The dashboard in headless Chromium (screenshots in test-artifacts/).
 test-browser: build browser
 	node --test --test-concurrency=1 --test-reporter=spec 'tests/browser/*.test.mjs'
 
+## `wrangler deploy --dry-run` of the built bundle.
 dry-run: build
 	@rm -rf build/dry-run
 	wrangler deploy --dry-run --outdir build/dry-run
 	@ls -l build/dry-run
 
-## Everything CI runs.
-test: tools test-unit test-e2e test-browser dry-run bench-smoke
+## Everything CI runs: check, unit, end-to-end, browser, dry run, bench smoke.
+test: tools check test-unit test-e2e test-browser dry-run bench-smoke
 
+JS_FILES := $(shell find src static scripts bench tests -name '*.js' -o -name '*.mjs' | grep -v node_modules)
+
+## Static checks: rustfmt, clippy (native and wasm32, warnings denied), every JS file parses, no import cycle in src/edge.
+check: tools
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	@for f in $(JS_FILES); do node --experimental-default-type=module --check "$$f" || { echo "JS syntax error: $$f"; exit 1; }; done
+	@echo "$(words $(JS_FILES)) JS files parse"
+	node scripts/check-imports.mjs
+
+## Same as check.
+lint: check
+
+## The benchmarks (bench/README.md): results in bench/results.md.
 bench: build wrk
 	cargo bench --bench redirect
 	node bench/run.mjs
@@ -110,8 +133,10 @@ bench: build wrk
 bench-smoke: build wrk
 	node bench/run.mjs --smoke
 
+## Format the Rust code.
 fmt:
 	cargo fmt
 
+## Remove build output and local state.
 clean:
 	rm -rf build target/wasm32-unknown-unknown .wrangler
