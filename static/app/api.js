@@ -1,5 +1,6 @@
 // API client for the edge-funnel /v2 routes: JSON in, JSON out, and the
-// error envelope {error:{code,message}} surfaced as an ApiError.
+// error envelope {error:{code,message}} surfaced as an ApiError. The only
+// module that calls fetch.
 
 export class ApiError extends Error {
   constructor(status, code, message, body) {
@@ -132,10 +133,24 @@ export async function request(method, path, { body, query, auth = true, signal }
   return json;
 }
 
-export const api = {
-  get: (p, o) => request('GET', p, o),
-  post: (p, body, o) => request('POST', p, { ...o, body }),
-  put: (p, body, o) => request('PUT', p, { ...o, body }),
-  patch: (p, body, o) => request('PATCH', p, { ...o, body }),
-  del: (p, o) => request('DELETE', p, o),
-};
+let unauthorized = null;
+/** Register what happens when the server rejects the token (401): sign out. */
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+}
+
+/** An authenticated call that reports a 401 (expired or rejected token). */
+async function call(method, path, opts) {
+  try {
+    return await request(method, path, opts);
+  } catch (e) {
+    if (e.status === 401) unauthorized?.(e);
+    throw e;
+  }
+}
+
+export const GET = (p, query) => call('GET', p, { query });
+export const POST = (p, body) => call('POST', p, { body });
+export const PUT = (p, body) => call('PUT', p, { body });
+export const PATCH = (p, body) => call('PATCH', p, { body });
+export const DEL = (p) => call('DELETE', p);

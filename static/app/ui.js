@@ -217,3 +217,6 @@ export function dataTable(caption, cols, rows, { empty = 'No data yet.' } = {}) 
     ),
   );
 }
+
+/** "click_seen" → "Click seen". */
+export const humanize = (s) => String(s).replace(/_/g, ' ').replace(/^./, (x) => x.toUpperCase());

@@ -97,6 +97,11 @@ describe('campaign dashboard (UI path)', () => {
     const goal = form.getByLabel('Goal type');
     const preset = form.getByLabel('Tracking preset');
     const event = form.getByLabel('Conversion event type');
+    // The goal types come from the server's catalog (GET /v2/meta).
+    assert.deepEqual(
+      await goal.locator('option').evaluateAll((os) => os.map((o) => o.value)),
+      ['PRODUCT_SALE', 'LEAD_CAPTURE', 'NEWSLETTER', 'AFFILIATE_CLICKOUT', 'APP_INSTALL'],
+    );
     await goal.selectOption('LEAD_CAPTURE');
     assert.equal(await preset.inputValue(), 'ga4_lead');
     assert.equal(await event.inputValue(), 'lead');

@@ -1,0 +1,225 @@
+// The links card: list (copy, edit, delete) and the create/edit form. On a
+// campaign page it is scoped to that campaign and can set its primary link;
+// on the Links page it has a campaign filter.
+import { GET, PUT, DEL, seg } from '../api.js';
+import { trackingModes } from '../meta.js';
+import { h, clear, field, checkbox, notice, errorNotice, announce, busy, copyText, confirmButton } from '../ui.js';
+import { card } from '../components.js';
+import { base } from '../state.js';
+
+const MODE_LABELS = {
+  DIRECT: 'Direct — full click record',
+  AGGREGATE_ONLY: 'Aggregate only — counters, no per-click row',
+  OFF: 'Off — nothing recorded',
+};
+
+/**
+ * Link list + create/edit form. With `campaign` (a getter), scoped to that
+ * campaign; otherwise with a campaign filter.
+ */
+export function linksPanel({ campaign, onPrimary } = {}) {
+  const scoped = !!campaign;
+  const msg = h('div', { class: 'form-msg' });
+  const list = h('div', { class: 'link-list' });
+  const filterSel = h('select', { 'aria-label': 'Filter by campaign' }, h('option', { value: '' }, 'All campaigns'));
+  let campaigns = [];
+
+  // form
+  const slugIn = h('input', { type: 'text', required: true, spellcheck: 'false', autocomplete: 'off', placeholder: 'spring-promo', maxlength: 64 });
+  const destIn = h('input', { type: 'url', required: true, placeholder: 'https://shop.example.com/spring', spellcheck: 'false' });
+  const campSel = h('select', null, h('option', { value: '' }, '— none —'));
+  const modeSel = h('select', null, trackingModes().map((v) => h('option', { value: v }, MODE_LABELS[v] || v)));
+  const appendCb = checkbox('Append context (click-id) parameter', { checked: true });
+  const paramIn = h('input', { type: 'text', value: 'ctx', maxlength: 32, spellcheck: 'false', autocomplete: 'off', size: 8 });
+  const fwdCb = checkbox("Forward the visitor's query parameters", { checked: true });
+  const primaryCb = checkbox("Make this the campaign's primary link", {});
+  const formMsg = h('div', { class: 'form-msg' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-link-btn' }, 'Save link');
+  const cancel = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true }, 'Cancel edit');
+  const formTitle = h('h3', null, 'Add a link');
+  const syncPrimary = () => {
+    const c = campaign?.();
+    primaryCb.el.hidden = !c;
+    if (c) primaryCb.input.checked = !c.primarySlug || c.primarySlug === slugIn.value.trim();
+  };
+  slugIn.addEventListener('input', () => {
+    const c = campaign?.();
+    if (c && c.primarySlug && c.primarySlug === slugIn.value.trim()) primaryCb.input.checked = true;
+  });
+  const form = h(
+    'form',
+    { class: 'form-grid', novalidate: true, id: scoped ? 'campaign-link-form' : 'link-form' },
+    h('div', { class: 'span-all' }, formTitle),
+    field('Slug', slugIn, 'Lowercase letters, digits, - and _.'),
+    field('Destination URL', destIn),
+    scoped ? null : field('Campaign', campSel),
+    field('Tracking mode', modeSel),
+    field('Context parameter name', paramIn),
+    h('div', { class: 'span-all checks-row' }, appendCb.el, fwdCb.el, scoped ? primaryCb.el : null),
+    h('div', { class: 'span-all' }, formMsg),
+    h('div', { class: 'span-all actions' }, submit, cancel),
+  );
+  const resetForm = () => {
+    form.reset();
+    slugIn.readOnly = false;
+    appendCb.input.checked = true;
+    fwdCb.input.checked = true;
+    paramIn.value = 'ctx';
+    formTitle.textContent = 'Add a link';
+    cancel.hidden = true;
+    if (!scoped) campSel.value = filterSel.value;
+    syncPrimary();
+  };
+  cancel.addEventListener('click', () => {
+    resetForm();
+    slugIn.focus();
+  });
+  const edit = (l) => {
+    slugIn.value = l.slug;
+    destIn.value = l.destinationUrl;
+    if (!scoped) campSel.value = l.campaignId || '';
+    const tp = l.trackingPolicy || {};
+    modeSel.value = tp.mode || 'DIRECT';
+    appendCb.input.checked = !!tp.appendContextParam;
+    paramIn.value = tp.contextParamName || 'ctx';
+    fwdCb.input.checked = tp.forwardQuery !== false;
+    formTitle.textContent = `Edit /${l.slug}`;
+    cancel.hidden = false;
+    syncPrimary();
+    form.scrollIntoView({ block: 'nearest' });
+    destIn.focus();
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clear(formMsg);
+    const slug = slugIn.value.trim();
+    if (!slug) {
+      clear(formMsg, notice('error', h('p', null, 'Enter a slug.')));
+      return slugIn.focus();
+    }
+    if (!destIn.value.trim()) {
+      clear(formMsg, notice('error', h('p', null, 'Enter a destination URL.')));
+      return destIn.focus();
+    }
+    const body = {
+      destinationUrl: destIn.value.trim(),
+      trackingPolicy: { mode: modeSel.value, appendContextParam: appendCb.input.checked, contextParamName: paramIn.value.trim() || 'ctx', forwardQuery: fwdCb.input.checked },
+    };
+    const cid = scoped ? campaign().campaignId : campSel.value;
+    if (cid) body.campaignId = cid;
+    busy(submit, 'Saving…', async () => {
+      try {
+        const r = await PUT(`${base()}/links/${seg(slug)}`, body);
+        const l = r.link;
+        const c = campaign?.();
+        let extra = '';
+        if (c && primaryCb.input.checked && c.primarySlug !== l.slug) {
+          try {
+            await onPrimary(l.slug);
+            extra = ' It is now the primary link.';
+          } catch (ex) {
+            clear(formMsg, errorNotice(ex));
+          }
+        }
+        announce(`Link /${l.slug} saved`, 'ok');
+        clear(msg, notice('ok', h('p', null, 'Saved ', h('a', { href: l.shortUrl, target: '_blank', rel: 'noopener' }, l.shortUrl), ` → ${l.destinationUrl}.${extra}`)));
+        resetForm();
+        await reload();
+      } catch (ex) {
+        clear(formMsg, errorNotice(ex));
+      }
+    });
+  });
+
+  const renderLink = (l) => {
+    const copyBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-sm', 'aria-label': `Copy short URL ${l.shortUrl}` }, 'Copy');
+    copyBtn.addEventListener('click', async () => {
+      const ok = await copyText(l.shortUrl);
+      copyBtn.textContent = ok ? 'Copied ✓' : 'Copy failed';
+      announce(ok ? `Copied ${l.shortUrl}` : 'Could not copy: select the URL and copy it manually', ok ? 'ok' : 'error');
+      setTimeout(() => (copyBtn.textContent = 'Copy'), 2000);
+    });
+    const editBtn = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': `Edit link ${l.slug}` }, 'Edit');
+    editBtn.addEventListener('click', () => edit(l));
+    const delBtn = confirmButton('Delete', 'Confirm delete', async (b) => {
+      try {
+        await DEL(`${base()}/links/${seg(l.slug)}`);
+        announce(`Link /${l.slug} deleted`, 'ok');
+        clear(msg, notice('ok', h('p', null, `Deleted /${l.slug}.`)));
+        await reload();
+      } catch (ex) {
+        clear(msg, errorNotice(ex));
+      }
+    });
+    delBtn.setAttribute('aria-label', `Delete link ${l.slug}`);
+    const tp = l.trackingPolicy || {};
+    const c = campaign?.();
+    return h(
+      'li',
+      { class: 'link-item', dataset: { slug: l.slug } },
+      h(
+        'div',
+        { class: 'link-main' },
+        h('div', { class: 'link-title' }, h('strong', null, `/${l.slug}`), c && c.primarySlug === l.slug ? h('span', { class: 'badge badge-info' }, 'PRIMARY') : null, h('span', { class: 'badge badge-neutral' }, (tp.mode || 'DIRECT').replace('_', ' '))),
+        h('div', { class: 'short-url' }, h('a', { href: l.shortUrl, target: '_blank', rel: 'noopener', class: 'mono' }, l.shortUrl)),
+        h('div', { class: 'muted small dest', title: l.destinationUrl }, '→ ', l.destinationUrl),
+        !scoped && l.campaignId ? h('div', { class: 'small' }, 'Campaign ', h('a', { href: `#/campaigns/${encodeURIComponent(l.campaignId)}` }, l.campaignId)) : null,
+      ),
+      h('div', { class: 'link-actions' }, copyBtn, editBtn, delBtn),
+    );
+  };
+
+  let cursor = null;
+  const more = h('button', { type: 'button', class: 'btn btn-secondary btn-sm', hidden: true }, 'Load more');
+  const ul = h('ul', { class: 'links', 'aria-label': 'Links' });
+  const reload = async (append = false) => {
+    more.hidden = true;
+    if (!append) clear(list, h('p', { class: 'loading' }, 'Loading links…'));
+    try {
+      const cid = scoped ? campaign().campaignId : filterSel.value;
+      const r = await GET(`${base()}/links`, { campaignId: cid || undefined, limit: 50, cursor: append ? cursor : undefined });
+      cursor = r.nextCursor;
+      if (!append) {
+        clear(ul);
+        clear(list, ul);
+      }
+      for (const l of r.links || []) ul.appendChild(renderLink(l));
+      if (!ul.children.length) clear(list, h('p', { class: 'muted empty' }, scoped ? 'No links in this campaign yet. Add one below, then share its short URL.' : 'No links yet.'));
+      more.hidden = !cursor;
+    } catch (ex) {
+      clear(list, errorNotice(ex));
+    }
+  };
+  more.addEventListener('click', () => busy(more, 'Loading…', () => reload(true)));
+
+  if (!scoped) {
+    const loadCampaigns = async () => {
+      try {
+        const r = await GET(`${base()}/campaigns`, { limit: 100 });
+        campaigns = r.campaigns || [];
+        for (const sel of [filterSel, campSel]) {
+          for (const c of campaigns) sel.appendChild(h('option', { value: c.campaignId }, c.name ? `${c.name} (${c.campaignId})` : c.campaignId));
+        }
+      } catch {
+        /* the selects stay with "none" */
+      }
+    };
+    filterSel.addEventListener('change', () => {
+      campSel.value = filterSel.value;
+      reload();
+    });
+    loadCampaigns();
+  }
+  syncPrimary();
+
+  const cardEl = card(
+    scoped ? 'Links' : 'Short links',
+    { id: scoped ? 'links-card' : 'all-links-card', actions: scoped ? [] : [filterSel] },
+    msg,
+    list,
+    h('div', { class: 'center' }, more),
+    h('hr'),
+    form,
+  );
+  return { card: cardEl, reload };
+}
