@@ -220,10 +220,9 @@ impl Snapshot {
                 EventKind::Conversion => {
                     c.conversions = 1;
                     c.last_ms = ev.ts;
-                    if ev.value_cents > 0 {
-                        if let Some(cur) = &ev.currency {
-                            c.revenue.insert(cur.clone(), ev.value_cents);
-                        }
+                    // Every currency seen is listed, a zero sum too.
+                    if let Some(cur) = &ev.currency {
+                        c.revenue.insert(cur.clone(), ev.value_cents.max(0));
                     }
                 }
                 EventKind::TestConversion => c.test_conversions = 1,
@@ -311,6 +310,19 @@ mod tests {
             currency: (cents > 0).then(|| "EUR".to_string()),
             count: 1,
         }
+    }
+
+    #[test]
+    fn a_zero_sum_currency_is_still_listed() {
+        let snap = Snapshot::of_events(&[
+            ev("cnv_1", EventKind::Conversion, 5, false, 0),
+            RollupEvent::conversion("cnv_2".into(), false, 6, None, 0, "SEK".into()),
+        ]);
+        let t = snap.total();
+        assert_eq!(t.revenue.get("SEK"), Some(&0));
+        assert_eq!(t.conversions, 2);
+        let report = crate::core::report::funnel_json("c", "USD", &snap);
+        assert_eq!(report["revenueByCurrency"]["SEK"], 0.0);
     }
 
     #[test]
