@@ -31,6 +31,11 @@ pub struct Click {
     pub variant_id: Option<String>,
     pub ts: i64,
     pub attempt: u32,
+    /// The batch write this click was first part of, when that write's
+    /// outcome is unknown (D1 reported a failure): an `AGGREGATE_ONLY`
+    /// increment then only applies if that batch did not commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 /// Replays give up after this many tries (with the capped backoff, ~3 h).
@@ -46,6 +51,11 @@ impl Click {
             &self.source,
             &self.segment,
         )
+    }
+
+    /// The id of a write of this click alone (see `LedgerRows::write_ids`).
+    pub fn write_id(&self) -> String {
+        format!("c:{}", self.click_id)
     }
 
     /// Its rollup event (id = click id: applied at most once).
@@ -217,6 +227,7 @@ mod tests {
             variant_id: None,
             ts,
             attempt: 1,
+            batch: None,
         }
     }
 

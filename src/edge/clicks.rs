@@ -10,11 +10,11 @@
 use crate::core::click::{aggregate_event, Click, LedgerRows};
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{Dims, RollupEvent};
-use crate::core::ids::{CampaignId, Handle};
+use crate::core::ids::{random_hex, CampaignId, Handle};
 use crate::core::link::TrackingMode;
 use crate::core::report::funnel_json;
 use crate::edge::ctx::Ctx;
-use crate::edge::db::{int, text, Db};
+use crate::edge::db::{int, opt_text, text, Db};
 use crate::edge::queue::{self, Job};
 use crate::edge::retry::retrying;
 use crate::edge::{campaigns, conversions, faults, http, log, rollup};
@@ -96,12 +96,25 @@ async fn write_batch(env: &Env, db: &Db, shards: u32, batch: Vec<Click>) {
     if rows == LedgerRows::default() {
         return;
     }
-    if let Err(e) = write_ledger(db, &rows).await {
+    let write_id = match random_hex(12) {
+        Ok(hex) => format!("b:{hex}"),
+        Err(e) => {
+            log::event("click_batch_failed", &format!("no write id: {e}"));
+            return;
+        }
+    };
+    if let Err(e) = write_ledger(db, &rows, &write_id, None).await {
         log::event(
             "click_batch_failed",
             &format!("{} click(s): {e}; recording one by one", batch.len()),
         );
+        // The batch may have committed anyway: each click remembers it, so
+        // its own write adds no aggregate increment a second time.
         for click in batch {
+            let click = Click {
+                batch: Some(write_id.clone()),
+                ..click
+            };
             record(env, db, shards, click).await;
         }
         return;
@@ -128,7 +141,7 @@ pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
     if rows == LedgerRows::default() {
         return;
     }
-    if let Err(e) = write_ledger(db, &rows).await {
+    if let Err(e) = write_ledger(db, &rows, &click.write_id(), click.batch.as_deref()).await {
         log::event(
             "click_ledger_failed",
             &format!(
@@ -168,10 +181,18 @@ pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
 }
 
 /// The ledger rows in one D1 transaction (all rows or none, so a retry is
-/// safe), at most two statements whatever the batch size, each taking its
+/// safe), at most three statements whatever the batch size, each taking its
 /// rows as one JSON argument (`json_each`): click rows (a replayed click id
-/// is ignored), and increments of hourly aggregates.
-async fn write_ledger(db: &Db, rows: &LedgerRows) -> ApiResult<()> {
+/// is ignored), and increments of hourly aggregates with the claim of
+/// `write_id` — the increments only apply while neither `write_id` nor
+/// `earlier` (the batch a click was first part of) is claimed, so a retry
+/// of a write that did commit adds nothing.
+async fn write_ledger(
+    db: &Db,
+    rows: &LedgerRows,
+    write_id: &str,
+    earlier: Option<&str>,
+) -> ApiResult<()> {
     if faults::active("d1_clicks") {
         return Err(ApiError::Internal("injected fault: d1_clicks".into()));
     }
@@ -197,14 +218,40 @@ async fn write_ledger(db: &Db, rows: &LedgerRows) -> ApiResult<()> {
                  json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
                  json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
                  json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?) WHERE true \
+                 AND NOT EXISTS (SELECT 1 FROM aggregate_writes WHERE write_id IN (?2, ?3)) \
                  ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
                  DO UPDATE SET clicks = clicks + excluded.clicks, last_ts = max(last_ts, excluded.last_ts)",
-                &[text(&Value::from(rows.aggregates.clone()).to_string())],
+                &[
+                    text(&Value::from(rows.aggregates.clone()).to_string()),
+                    text(write_id),
+                    opt_text(earlier),
+                ],
+            )?);
+            stmts.push(db.stmt(
+                "INSERT INTO aggregate_writes (write_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                &[text(write_id), int(http::now_ms())],
             )?);
         }
-        db.batch(stmts).await.map(|_| ())
+        db.batch(stmts).await?;
+        if faults::active("d1_clicks_unacked") {
+            return Err(ApiError::Internal("injected fault: d1_clicks_unacked (committed)".into()));
+        }
+        Ok(())
     })
     .await
+}
+
+/// Aggregate write ids are kept 7 days: far past the last replay of a click.
+const WRITE_ID_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Drop aggregate write ids older than `WRITE_ID_TTL_MS` (scheduled).
+pub async fn forget_old_writes(db: &Db, now: i64) -> ApiResult<()> {
+    db.run(
+        "DELETE FROM aggregate_writes WHERE created_at < ?",
+        &[int(now - WRITE_ID_TTL_MS)],
+    )
+    .await
+    .map(|_| ())
 }
 
 // ---- rebuild: the ledger replayed into a fresh rollup ----------------------

@@ -1,7 +1,9 @@
 //! Fault injection for tests: `FAULTS` (comma list) in the configuration, or,
 //! in local development only (`DEV_SIGN_IN`), switched at run time with
 //! `POST /v2/dev/faults {"faults": [...]}`. Known faults: `rollup` (every
-//! rollup call fails), `d1_clicks` (click ledger writes fail) and `panic`
+//! rollup call fails), `d1_clicks` (click ledger writes fail),
+//! `d1_clicks_unacked` (click ledger writes commit, then report a failure, as
+//! a lost acknowledgement would) and `panic`
 //! (the next `GET /healthz` or short-link redirect panics: the wasm instance
 //! aborts, and the next request must meet a fresh one).
 
@@ -21,7 +23,7 @@ pub fn configure(faults: &[String]) {
     });
 }
 
-pub const KNOWN: [&str; 3] = ["rollup", "d1_clicks", "panic"];
+pub const KNOWN: [&str; 4] = ["rollup", "d1_clicks", "d1_clicks_unacked", "panic"];
 
 /// The `panic` fault: panics once when it is set (tests of panic recovery).
 pub fn maybe_panic() {

@@ -43,13 +43,17 @@ async fn queue(
     jobs::consume(batch, env).await
 }
 
-/// Every minute: apply rollup events parked while a rollup object was failing.
+/// Every minute: apply rollup events parked while a rollup object was
+/// failing, and forget aggregate write ids past their use.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let cfg = config::get(&env);
     if let Ok(db) = Db::new(&env) {
         if let Err(e) = rollup::drain(&env, &db, cfg.rollup_shards).await {
             log::event("rollup_drain_failed", &e.to_string());
+        }
+        if let Err(e) = clicks::forget_old_writes(&db, http::now_ms()).await {
+            log::event("aggregate_writes_purge_failed", &e.to_string());
         }
     }
 }

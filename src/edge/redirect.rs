@@ -165,6 +165,7 @@ fn answer(
                 variant_id: f.variant_id,
                 ts: now,
                 attempt: 1,
+                batch: None,
             },
         );
     }
