@@ -89,7 +89,7 @@ fuzz:
 	FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test fuzz_parsers -- --test-threads=1 --nocapture 2>&1 | tee fuzz-results.log
 
 test-e2e: build
-	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/*.test.mjs'
+	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/**/*.test.mjs'
 
 test-browser: build browser
 	node --test --test-concurrency=1 --test-reporter=spec 'tests/browser/*.test.mjs'
