@@ -1,4 +1,4 @@
-// Issue: signed, retried webhooks with a delivery log — against a real
+// Webhooks: signed, retried deliveries with a delivery log — against a real
 // receiver started by the test on 127.0.0.1.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
