@@ -95,7 +95,7 @@ fuzz:
 
 ## The end-to-end suites, each against its own `wrangler dev`.
 test-e2e: build
-	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/*.test.mjs'
+	node --test --test-concurrency=1 --test-reporter=spec 'tests/e2e/**/*.test.mjs'
 
 ## The dashboard in headless Chromium (screenshots in test-artifacts/).
 test-browser: build browser

@@ -1,4 +1,4 @@
-// Section 5: the native criterion micro-benchmarks (benches/redirect.rs).
+// Section 5: the native criterion micro-benchmarks (bench/rust/redirect.rs).
 //
 // `make bench` runs `cargo bench --bench redirect` just before this script, so
 // the figures are normally read back from criterion's own records
@@ -21,11 +21,11 @@ function* walk(dir) {
   }
 }
 
-/** Criterion's records newer than benches/redirect.rs (and than FRESH_MS). */
+/** Criterion's records newer than bench/rust/redirect.rs (and than FRESH_MS). */
 function fromRecords() {
   const dir = join(TARGET, 'criterion');
   if (!existsSync(dir)) return [];
-  const since = Math.max(statSync(join(ROOT, 'benches', 'redirect.rs')).mtimeMs, Date.now() - FRESH_MS);
+  const since = Math.max(statSync(join(ROOT, 'bench', 'rust', 'redirect.rs')).mtimeMs, Date.now() - FRESH_MS);
   const out = [];
   for (const p of walk(dir)) {
     if (!p.endsWith('/new/benchmark.json')) continue;

@@ -1,23 +1,16 @@
 // Shared paths, environment and small process helpers for the benchmark harness.
+// Paths, the wrangler environment, the User-Agent table, freePort and sleep
+// come from the harness the black-box tests use (tests/harness/env.mjs).
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT, BIN, ENV, UA, freePort, sleep } from '../../tests/harness/env.mjs';
 
+export { ROOT, BIN, ENV, UA, freePort, sleep };
 export const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const ROOT = join(BENCH, '..');
-export const BIN = join(ROOT, 'node_modules', '.bin');
 
-export const ENV = {
-  ...process.env,
-  PATH: `${BIN}:${process.env.PATH}`,
-  WRANGLER_SEND_METRICS: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  NO_COLOR: '1',
-};
 // Miniflare runs in this process: it reads the same variables.
 Object.assign(process.env, {
   WRANGLER_SEND_METRICS: 'false',
@@ -25,35 +18,8 @@ Object.assign(process.env, {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 });
 
-/** Realistic browser User-Agents (the same strings the e2e tests use). */
-export const UA = {
-  chromeDesktop:
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-  mac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-  iphone:
-    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  android:
-    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
-  ipad: 'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  facebookPreview: 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)',
-};
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 export function log(...a) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
-}
-
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a command to completion; resolves { code, stdout, stderr }. Never throws on exit code. */

@@ -8,7 +8,7 @@
 // while other isolates ran, so their numbers do not add up. Even for the
 // Worker's isolate, read the shares between areas, not absolute times.
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './env.mjs';
 
 function connect(url) {
   return new Promise((resolve, reject) => {

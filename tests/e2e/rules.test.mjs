@@ -1,7 +1,7 @@
-// Issue: personalization rules decide where each click goes, explainably.
+// Personalization rules decide where each click goes, explainably.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp, UA } from './helpers.mjs';
+import { spawnApp, UA } from '../harness/app.mjs';
 
 let app;
 before(async () => {

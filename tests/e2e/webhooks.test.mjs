@@ -1,10 +1,11 @@
-// Issue: signed, retried webhooks with a delivery log — against a real
+// Webhooks: signed, retried deliveries with a delivery log — against a real
 // receiver started by the test on 127.0.0.1.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { spawnApp } from './helpers.mjs';
+import { spawnApp } from '../harness/app.mjs';
+import { sleep } from '../harness/env.mjs';
 
 let app;
 let receiver;
@@ -43,7 +44,6 @@ after(() => {
 });
 
 const hookUrl = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const at = (path) => got.filter((g) => g.path === path);
 
 /** Standard Webhooks verification, as a receiver would write it. */

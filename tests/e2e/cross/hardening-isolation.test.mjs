@@ -1,4 +1,4 @@
-// Issue 9 (hardening): tenant isolation. Two handles, tenant-a and tenant-b,
+// Hardening: tenant isolation. Two handles, tenant-a and tenant-b,
 // each with a campaign, a link, a rule, a PAT, a webhook, a test conversion,
 // a live conversion and a published detail structure — plus the SAME ids in
 // both tenants (campaign shared-cmp, link shared-link, page shared-page) so a
@@ -17,8 +17,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { spawnApp } from './helpers.mjs';
-import { mint } from '../../scripts/token.mjs';
+import { spawnApp } from '../../harness/app.mjs';
+import { mint } from '../../../scripts/token.mjs';
 import { Runner, rawRequest, sleep } from './hardening-lib.mjs';
 
 const A = 'tenant-a';

@@ -1,12 +1,12 @@
-// Issue: hardening — faults. The rollup object or the click ledger failing
+// Hardening: faults. The rollup object or the click ledger failing
 // mid-request: the redirect still answers, the event is parked or replayed,
 // and after recovery the counts are exact (and equal to a rebuild).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp, UA } from './helpers.mjs';
+import { spawnApp, UA } from '../../harness/app.mjs';
+import { sleep } from '../../harness/env.mjs';
 
 let app;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const faults = (list) => app.api('POST', '/v2/dev/faults', { token: null, body: { faults: list } });
 
 before(async () => {

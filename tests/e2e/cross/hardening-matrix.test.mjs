@@ -1,4 +1,4 @@
-// Issue 9 (hardening): a GENERATED bad-input matrix over every route of
+// Hardening: a GENERATED bad-input matrix over every route of
 // src/core/route.rs. For each body route: no body, invalid JSON, non-object
 // JSON, a wrong JSON type for EACH field (nested ones included), nulls, bad
 // values, unicode (emoji, RTL, NUL, lone surrogates as raw bytes and as
@@ -13,8 +13,8 @@
 // exactly the seed plus the writes of the cases that were answered 2xx.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp } from './helpers.mjs';
-import { mint } from '../../scripts/token.mjs';
+import { spawnApp } from '../../harness/app.mjs';
+import { mint } from '../../../scripts/token.mjs';
 import { Runner, rawRequest, wrongTypes, setPath, withRaw, duplicateKey } from './hardening-lib.mjs';
 
 const H = 'hard-a';
@@ -1172,7 +1172,7 @@ describe('bad-input matrix', () => {
     assert.equal(created.status, 201, created.text);
     const N = 16;
     const failures = [];
-    // 1. structure upserts: SPEC §7 — each upsert is a new version 1, 2, …, never overwritten.
+    // 1. structure upserts: each upsert is a new version 1, 2, …, never overwritten.
     const versions = [];
     failures.push(...(await race.run(Array.from({ length: N }, (_, i) => C(`race structure upsert #${i}`, 'PUT', `${P}/site-structure/campaigns/seed-race`, {
       body: JSON.stringify({ page: { slug: 'race-page', title: `t${i}` }, schema: { i } }),

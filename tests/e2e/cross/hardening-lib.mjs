@@ -1,10 +1,9 @@
-// Shared helpers for the hardening suites (tests/e2e/hardening-*.test.mjs):
+// Shared helpers for the hardening suites (tests/e2e/cross/hardening-*.test.mjs):
 // a raw HTTP client (exact path bytes, raw body bytes, any method), a small
 // concurrency pool, and a case runner that checks every response and collects
 // failures instead of stopping at the first one.
 import http from 'node:http';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../harness/env.mjs';
 
 /** Keep-alive agent so a few thousand requests do not exhaust ports. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });

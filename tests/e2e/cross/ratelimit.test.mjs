@@ -1,9 +1,9 @@
-// Issue: hardening — rate limits (Workers rate-limiting binding, local under
+// Hardening: rate limits (Workers rate-limiting binding, local under
 // wrangler dev): conversions per PAT, failed authentications per client,
 // test conversions per campaign. 429 `rate_limited` with Retry-After.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp } from './helpers.mjs';
+import { spawnApp } from '../../harness/app.mjs';
 
 let app;
 before(async () => {

@@ -3,50 +3,13 @@
 // random JWT secret) and talks HTTP to it, the way a user does.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mint } from '../../scripts/token.mjs';
+import { ROOT, BIN, ENV, UA, freePort, sleep } from './env.mjs';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(ROOT, 'node_modules', '.bin');
-const ENV = {
-  ...process.env,
-  PATH: `${BIN}:${process.env.PATH}`,
-  WRANGLER_SEND_METRICS: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  NO_COLOR: '1',
-};
-
-export const UA = {
-  iphone:
-    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  android:
-    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
-  mac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-  windows:
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0',
-  ipad: 'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  facebookPreview: 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)',
-  slackPreview: 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
-};
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { ROOT, UA };
 
 /**
  * The project's wrangler.toml with the rate limits replaced: by default so high
@@ -167,7 +130,7 @@ function stopProcess(child) {
   } catch {}
 }
 
-/** The guide's steps 1–2: campaign `spring-launch` + link `spring-promo`. */
+/** The README guide's steps 1–2: campaign `spring-launch` + link `spring-promo`. */
 export async function guideSetup(app, { status = 'ACTIVE' } = {}) {
   const c = await app.api('POST', '/v2/handles/demo/campaigns', {
     body: { campaignId: 'spring-launch', goalType: 'PRODUCT_SALE', status, primarySlug: 'spring-promo' },

@@ -1,9 +1,10 @@
-// Issue 3, sharded rollups (SPEC §5: a hot campaign is sharded across N rollup
-// objects whose reads are merged; N is configuration). Same guarantees as with
+// The funnel with sharded rollups (a hot campaign is sharded across N rollup
+// objects whose reads are merged; N is configuration: ROLLUP_SHARDS). Same guarantees as with
 // one object: exact merged counts, conversions once, a rebuild reproduces all.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp, UA } from './helpers.mjs';
+import { spawnApp, UA } from '../../harness/app.mjs';
+import { sleep } from '../../harness/env.mjs';
 
 const SHARDS = 4;
 const N = 400;
@@ -16,8 +17,7 @@ before(async () => {
 after(() => app?.stop());
 
 const H = '/v2/handles/demo';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** See funnel-load.test.mjs: a wrangler dev reload (files under build/ or static/ changed) voids a run. */
+/** See load.test.mjs: a wrangler dev reload (files under build/ or static/ changed) voids a run. */
 const reloads = () => (app.log().match(/Reloading local server/g) ?? []).length;
 
 async function get(path) {
@@ -132,7 +132,7 @@ async function run(cmp, slug) {
   assert.deepEqual(await snapshot(), before, 'identical after the rebuild');
 }
 
-describe('sharded funnel (issue 3)', () => {
+describe('sharded funnel', () => {
   test(`5b. ROLLUP_SHARDS=${SHARDS}: ${N} clicks merge to the exact funnel, conversions count once, a rebuild reproduces it`, { timeout: 150_000 }, async (t) => {
     for (let attempt = 1; ; attempt++) {
       const r0 = reloads();

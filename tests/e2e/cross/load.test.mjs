@@ -1,9 +1,10 @@
-// Issue 3, "no loss under load": 2000 redirects at concurrency 32, then the
+// The funnel, "no loss under load": 2000 redirects at concurrency 32, then the
 // rollup, the D1 ledger (read back through a rebuild) and the redirect count
 // must all agree exactly, and a rebuild must reproduce the funnel.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp, UA } from './helpers.mjs';
+import { spawnApp, UA } from '../../harness/app.mjs';
+import { sleep } from '../../harness/env.mjs';
 
 const N = Number(process.env.FUNNEL_LOAD_N ?? 2000);
 const CONCURRENCY = 32;
@@ -16,7 +17,6 @@ before(async () => {
 after(() => app?.stop());
 
 const H = '/v2/handles/demo';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function funnel(id) {
   const r = await app.api('GET', `${H}/analytics?funnel=true&campaignId=${id}`);
@@ -184,7 +184,7 @@ async function runLoad(cmp, slug) {
   assert.deepEqual(await funnel(cmp), before.funnel);
 }
 
-describe('funnel under load (issue 3)', () => {
+describe('funnel under load', () => {
   test(`5. no loss: ${N} redirects at concurrency ${CONCURRENCY} → rollup clicks == ledger rows == 302s; a rebuild reproduces the funnel`, { timeout: 175_000 }, async (t) => {
     for (let attempt = 1; ; attempt++) {
       const r0 = reloads();

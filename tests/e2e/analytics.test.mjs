@@ -1,12 +1,14 @@
-// Issue 3: the funnel. The guide's steps 3–6 end to end, campaign status vs.
-// tracking, bots, conversion idempotency, tracking modes, currencies, time
-// series and the analytics error cases. Every number asserted here is the
-// exact number the test itself sent.
-// (The 2000-click no-loss test is funnel-load.test.mjs; sharded rollups are
-// funnel-shards.test.mjs.)
-import { test as nodeTest, before, after, describe } from 'node:test';
+// Analytics: the README guide's steps 3–6 end to end (clicks → health → test
+// conversion → live conversion → the exact funnel, segments and aggregate),
+// campaign status vs. tracking, bots, tracking modes and rebuilds, time series
+// and the analytics error cases. Every number asserted here is the exact
+// number the test itself sent. (Conversion idempotency and currencies are in
+// conversions.test.mjs; the load and sharded-rollup suites are in cross/.)
+import { before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp, guideSetup, UA } from './helpers.mjs';
+import { spawnApp, guideSetup, UA } from '../harness/app.mjs';
+import { sleep } from '../harness/env.mjs';
+import { funnelKit, H, ISO_MS, HOUR, DAY, wilsonConfidence, rate, numbers } from './fixtures.mjs';
 
 let app;
 before(async () => {
@@ -14,94 +16,9 @@ before(async () => {
 });
 after(() => app?.stop());
 
-/** wrangler dev reloads the Worker when a file under build/ or static/ changes (e.g. another
- * engineer rebuilding); requests in flight then are cut or replayed. Say so when a test fails. */
-const reloads = () => (app.log().match(/Reloading local server/g) ?? []).length;
-function test(name, fn) {
-  nodeTest(name, async (t) => {
-    const r0 = reloads();
-    try {
-      await fn(t);
-    } catch (e) {
-      if (reloads() > r0) e.message += '\n[note: wrangler dev reloaded the Worker during this test; in-flight clicks may have been cut or replayed]';
-      throw e;
-    }
-  });
-}
+const { test, funnel, groupBy, settleClicks, createCampaign, putLink, clickId, convert } = funnelKit(() => app);
 
-const H = '/v2/handles/demo';
-const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** SPEC §5: round(100 × max(0, 1 − (hi − lo) / (2p))) with the 95 % Wilson interval. */
-function wilsonConfidence(conversions, qualified) {
-  if (conversions <= 0 || qualified <= 0) return 0;
-  const n = qualified;
-  const p = Math.min(1, conversions / n);
-  const z = 1.959963984540054;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const center = (p + z2 / (2 * n)) / denom;
-  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  const lo = center - half;
-  const hi = center + half;
-  return Math.round(100 * Math.max(0, 1 - (hi - lo) / (2 * p)));
-}
-const rate = (c, q) => (q > 0 ? Math.round((c / q) * 10_000) / 10_000 : 0);
-
-async function funnel(id) {
-  const r = await app.api('GET', `${H}/analytics?funnel=true&campaignId=${id}`);
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.funnel.length, 1);
-  return r.body.funnel[0];
-}
-
-async function groupBy(id, dim) {
-  const r = await app.api('GET', `${H}/analytics?groupBy=${dim}&campaignId=${id}`);
-  assert.equal(r.status, 200, r.text);
-  return r.body;
-}
-
-/** Wait until the funnel shows at least `n` clicks, give stragglers a moment, return the settled funnel. */
-async function settleClicks(id, n, { timeout = 20_000 } = {}) {
-  await app.eventually(async () => (await funnel(id)).clicks >= n, { timeout });
-  await sleep(300);
-  return funnel(id);
-}
-
-async function createCampaign(campaignId, extra = {}) {
-  const r = await app.api('POST', `${H}/campaigns`, { body: { campaignId, goalType: 'PRODUCT_SALE', status: 'ACTIVE', ...extra } });
-  assert.equal(r.status, 201, r.text);
-  return r.body.campaign;
-}
-
-async function putLink(slug, campaignId, trackingPolicy = { mode: 'DIRECT', appendContextParam: true }) {
-  const r = await app.api('PUT', `${H}/links/${slug}`, {
-    body: { destinationUrl: `https://shop.example.com/${slug}`, campaignId, trackingPolicy },
-  });
-  assert.equal(r.status, 201, r.text);
-  return r.body.link;
-}
-
-/** Click and return the click id from the Location's `ctx` parameter. */
-async function clickId(path, opts) {
-  const r = await app.click(path, opts);
-  assert.equal(r.status, 302);
-  const id = new URL(r.location).searchParams.get('ctx');
-  assert.match(id, /^clk_[a-z2-7]{24}$/, r.location);
-  return id;
-}
-
-function convert(body, headers = {}) {
-  return app.api('POST', `${H}/conversions`, { body, headers });
-}
-
-/** The funnel without its timestamp: what a rebuild must reproduce number for number. */
-const numbers = ({ lastSeenAt, ...rest }) => rest;
-
-describe('funnel (issue 3)', () => {
+describe('funnel', () => {
   test("1. the guide's full flow: campaign → link → clicks → health → test conversion → live conversion → exact funnel", async () => {
     // Steps 1–2.
     const { campaign, link } = await guideSetup(app);
@@ -359,65 +276,6 @@ describe('funnel (issue 3)', () => {
     );
   });
 
-  test('4a. idempotency by Idempotency-Key: 5 posts (3 concurrent) count once; a changed body is 409', async () => {
-    await createCampaign('idem-cmp');
-    await putLink('idem-link', 'idem-cmp');
-    const clk = await clickId('/demo/idem-link?utm_source=email', { ua: UA.iphone, country: 'US' });
-    await settleClicks('idem-cmp', 1);
-    const body = { clickId: clk, eventType: 'purchase', value: 42.5, currency: 'USD' };
-    const key = { 'idempotency-key': 'idem-key-0001' };
-
-    const concurrent = await Promise.all([convert(body, key), convert(body, key), convert(body, key)]);
-    // The last repeat sends the same body with its keys in another order: still the same body.
-    const reordered = { currency: 'USD', value: 42.5, eventType: 'purchase', clickId: clk };
-    const sequential = [await convert(body, key), await convert(reordered, key)];
-    const all = [...concurrent, ...sequential];
-    assert.deepEqual(all.map((r) => r.status).sort(), [200, 200, 200, 200, 201], all.map((r) => r.text).join('\n'));
-    const first = all.find((r) => r.status === 201);
-    for (const r of all.filter((x) => x.status === 200)) {
-      assert.equal(r.headers.get('idempotency-replayed'), 'true');
-      assert.deepEqual(r.body, first.body, 'a replay is the first response, byte for byte');
-    }
-    assert.equal(first.headers.get('idempotency-replayed'), null);
-    assert.equal(new Set(all.map((r) => r.body.conversion.conversionId)).size, 1);
-
-    const changed = await convert({ ...body, value: 43 }, key);
-    assert.deepEqual([changed.status, changed.body?.error?.code], [409, 'idempotency_conflict'], changed.text);
-
-    const f = await funnel('idem-cmp');
-    assert.deepEqual([f.conversions, f.revenue, f.revenueByCurrency], [1, 42.5, { USD: 42.5 }]);
-    assert.deepEqual(
-      f.breakdown.source,
-      [{ source: 'email', count: 1, clicks: 1, qualifiedClicks: 1, conversions: 1, revenue: 42.5 }],
-    );
-  });
-
-  test('4b. idempotency by orderId (no header): 5 posts (3 concurrent) count once; a changed body is 409', async () => {
-    await createCampaign('idem-order-cmp');
-    const body = { campaignId: 'idem-order-cmp', eventType: 'purchase', value: 10, orderId: 'ord-77' };
-    const concurrent = await Promise.all([convert(body), convert(body), convert(body)]);
-    const sequential = [await convert(body), await convert(body)];
-    const all = [...concurrent, ...sequential];
-    assert.deepEqual(all.map((r) => r.status).sort(), [200, 200, 200, 200, 201], all.map((r) => r.text).join('\n'));
-    const first = all.find((r) => r.status === 201);
-    assert.equal(first.body.conversion.attributed, false);
-    assert.equal(first.body.conversion.orderId, 'ord-77');
-    for (const r of all.filter((x) => x.status === 200)) {
-      assert.equal(r.headers.get('idempotency-replayed'), 'true');
-      assert.deepEqual(r.body, first.body);
-    }
-    const changed = await convert({ ...body, value: 11 });
-    assert.deepEqual([changed.status, changed.body?.error?.code], [409, 'idempotency_conflict'], changed.text);
-    // A different orderId is a different conversion.
-    const other = await convert({ ...body, orderId: 'ord-78' });
-    assert.equal(other.status, 201, other.text);
-    assert.notEqual(other.body.conversion.conversionId, first.body.conversion.conversionId);
-
-    const f = await funnel('idem-order-cmp');
-    assert.deepEqual([f.conversions, f.revenue, f.revenueByCurrency], [2, 20, { USD: 20 }]);
-    assert.deepEqual(f.breakdown, { source: [], country: [], device: [] }, 'unattributed conversions are in no breakdown');
-  });
-
   test('6. tracking modes: AGGREGATE_ONLY counts in the rollup and survives a rebuild; OFF counts nothing', async () => {
     await createCampaign('modes-cmp');
     await putLink('agg-link', 'modes-cmp', { mode: 'AGGREGATE_ONLY' });
@@ -468,7 +326,7 @@ describe('funnel (issue 3)', () => {
     assert.deepEqual(await groupBy('modes-cmp', 'segment'), segBefore);
   });
 
-  test('6b. AGGREGATE_ONLY: a rebuild keeps lastSeenAt (SPEC §5: identical results)', async () => {
+  test('6b. AGGREGATE_ONLY: a rebuild keeps lastSeenAt (identical results)', async () => {
     await createCampaign('agg-only-cmp');
     await putLink('agg-only-link', 'agg-only-cmp', { mode: 'AGGREGATE_ONLY' });
     for (const ua of [UA.iphone, UA.mac]) {
@@ -486,41 +344,6 @@ describe('funnel (issue 3)', () => {
     assert.equal(after.lastSeenAt, before.lastSeenAt, 'lastSeenAt must not jump back to the start of the hour');
     const healthAfter = await app.api('GET', `${H}/campaigns/agg-only-cmp/health`);
     assert.deepEqual(healthAfter.body, healthBefore.body, 'health (click_seen "last at …") unchanged by a rebuild');
-  });
-
-  test('7. currency: a EUR conversion on a USD campaign shows in revenueByCurrency.EUR, not in revenue', async () => {
-    await createCampaign('cur-cmp');
-    await putLink('cur-link', 'cur-cmp');
-    const a = await clickId('/demo/cur-link?utm_source=email', { ua: UA.iphone, country: 'US' });
-    const b = await clickId('/demo/cur-link?utm_source=email', { ua: UA.iphone, country: 'US' });
-    await settleClicks('cur-cmp', 2);
-    const usd = await convert({ clickId: a, eventType: 'purchase', value: 10 });
-    assert.equal(usd.status, 201, usd.text);
-    assert.equal(usd.body.conversion.currency, 'USD', "defaults to the campaign's currency");
-    const eur = await convert({ clickId: b, eventType: 'purchase', value: 25.5, currency: 'EUR' });
-    assert.equal(eur.status, 201, eur.text);
-    assert.equal(eur.body.conversion.currency, 'EUR');
-
-    const f = await funnel('cur-cmp');
-    assert.deepEqual(numbers(f), {
-      campaignId: 'cur-cmp',
-      clicks: 2,
-      botClicks: 0,
-      qualifiedClicks: 2,
-      conversions: 2,
-      revenue: 10,
-      currency: 'USD',
-      revenueByCurrency: { EUR: 25.5, USD: 10 },
-      testConversions: 0,
-      conversionRate: 1,
-      confidence: wilsonConfidence(2, 2),
-      breakdown: {
-        source: [{ source: 'email', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
-        country: [{ country: 'US', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
-        device: [{ device: 'mobile', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
-      },
-    });
-    assert.equal(f.confidence, 67, 'sanity: the Wilson formula for 2 of 2');
   });
 
   test('8. time series: hour and day buckets are dense and sum to the funnel; a bad interval is 400', async () => {
