@@ -10,7 +10,7 @@
 // Panic recovery is kept: the Rust code builds with panic = "abort"; an abort
 // marks the instance terminated and schedules a re-instantiation, which the
 // wasm-bindgen glue in build/index.js performs on the next call, so the next
-// visitor meets a fresh instance (tested: tests/e2e/backbone.test.mjs).
+// visitor meets a fresh instance (tested: tests/e2e/cross/faults.test.mjs).
 import Entrypoint, { CampaignRollup } from '../build/index.js';
 
 // The prototype of the generated class: `fetch`, `queue`, `scheduled` call the

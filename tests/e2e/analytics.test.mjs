@@ -8,7 +8,7 @@ import { before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnApp, guideSetup, UA } from '../harness/app.mjs';
 import { sleep } from '../harness/env.mjs';
-import { funnelKit, H, ISO_MS, HOUR, DAY, wilsonConfidence, rate, numbers } from './fixtures.mjs';
+import { funnelKit, H, ISO_MS, HOUR, DAY, wilsonConfidence, wilsonInterval, rate, numbers } from './fixtures.mjs';
 
 let app;
 before(async () => {
@@ -125,6 +125,7 @@ describe('funnel', () => {
       testConversions: 1,
       conversionRate: rate(1, N),
       confidence: wilsonConfidence(1, N),
+      interval: wilsonInterval(1, N),
       breakdown: {
         source: [e('source', 'email', 4, 1, 120.5), e('source', 'social', 2), e('source', 'direct', 1), e('source', 'search', 1)],
         country: [e('country', 'US', 4, 1, 120.5), e('country', 'DE', 2), e('country', 'GB', 2)],
@@ -263,6 +264,7 @@ describe('funnel', () => {
       testConversions: 0,
       conversionRate: 0,
       confidence: 0,
+      interval: wilsonInterval(0, 2),
       breakdown: {
         source: [e('source', 'direct', 5, 2)],
         country: [e('country', 'US', 5, 2)],

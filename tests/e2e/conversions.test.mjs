@@ -4,7 +4,7 @@
 import { before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnApp, UA } from '../harness/app.mjs';
-import { funnelKit, wilsonConfidence, numbers } from './fixtures.mjs';
+import { funnelKit, wilsonConfidence, wilsonInterval, numbers } from './fixtures.mjs';
 
 let app;
 before(async () => {
@@ -100,6 +100,7 @@ describe('conversions', () => {
       testConversions: 0,
       conversionRate: 1,
       confidence: wilsonConfidence(2, 2),
+      interval: wilsonInterval(2, 2),
       breakdown: {
         source: [{ source: 'email', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],
         country: [{ country: 'US', count: 2, clicks: 2, qualifiedClicks: 2, conversions: 2, revenue: 10 }],

@@ -30,19 +30,31 @@ export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
-/** The funnel's confidence: round(100 × max(0, 1 − (hi − lo) / (2p))) with the 95 % Wilson interval. */
-export function wilsonConfidence(conversions, qualified) {
-  if (conversions <= 0 || qualified <= 0) return 0;
+/** The 95 % Wilson score interval of `conversions` out of `qualified`, unrounded. */
+function wilson(conversions, qualified) {
   const n = qualified;
-  const p = Math.min(1, conversions / n);
+  const p = Math.min(1, Math.max(0, conversions) / n);
   const z = 1.959963984540054;
   const z2 = z * z;
   const denom = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denom;
   const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  const lo = center - half;
-  const hi = center + half;
+  return { p, lo: center - half, hi: center + half };
+}
+
+/** The funnel's confidence: round(100 × max(0, 1 − (hi − lo) / (2p))) with the 95 % Wilson interval. */
+export function wilsonConfidence(conversions, qualified) {
+  if (conversions <= 0 || qualified <= 0) return 0;
+  const { p, lo, hi } = wilson(conversions, qualified);
   return Math.round(100 * Math.max(0, 1 - (hi - lo) / (2 * p)));
+}
+
+/** The funnel's `interval`: the Wilson interval to 4 decimals, {0, 0} without qualified clicks. */
+export function wilsonInterval(conversions, qualified) {
+  if (qualified <= 0) return { lo: 0, hi: 0 };
+  const { lo, hi } = wilson(conversions, qualified);
+  const r4 = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10_000) / 10_000;
+  return { lo: r4(lo), hi: r4(hi) };
 }
 export const rate = (c, q) => (q > 0 ? Math.round((c / q) * 10_000) / 10_000 : 0);
 

@@ -3,7 +3,7 @@
 // tracking modes, limits). Public: no token needed.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp } from './helpers.mjs';
+import { spawnApp } from '../harness/app.mjs';
 
 let app;
 before(async () => {
