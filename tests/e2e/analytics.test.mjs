@@ -136,6 +136,7 @@ describe('funnel', () => {
     // groupBy=segment: the attributed conversion sits under mobile:email.
     const s = (segment, clicks, conversions = 0, revenue = 0) => ({
       segment, clicks, qualifiedClicks: clicks, conversions, revenue, conversionRate: rate(conversions, clicks),
+      interval: wilsonInterval(conversions, clicks),
     });
     assert.deepEqual(await groupBy('spring-launch', 'segment'), {
       campaignId: 'spring-launch',
