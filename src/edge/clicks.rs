@@ -34,6 +34,20 @@ thread_local! {
     static BUFFER: std::cell::RefCell<Vec<Click>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// A click still waiting in this isolate's buffer (not yet in the ledger).
+pub fn buffered(handle: &str, click_id: &str) -> Option<Click> {
+    BUFFER.with(|b| {
+        b.borrow()
+            .iter()
+            .find(|c| c.click_id == click_id && c.handle == handle)
+            .cloned()
+    })
+}
+
+/// How long a click can take to reach the ledger from another isolate's
+/// buffer: its window plus a write.
+pub const LEDGER_DELAY_MS: u64 = BATCH_WINDOW_MS + 300;
+
 /// What the request that buffered a click must do about it.
 enum Flush {
     /// A pending flush already covers it: nothing (no timer, no `waitUntil`).

@@ -6,6 +6,7 @@
 //! response; with a different body it is 409.
 
 use crate::core::auth::Principal;
+use crate::core::click::Click;
 use crate::core::conversion::{idempotency_key, NewConversion};
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{cents_to_f64, Dims, RollupEvent};
@@ -16,7 +17,7 @@ use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{changes, flag, int, opt_int, opt_text, text, Db};
 use crate::edge::http::{self, json_body, MAX_BODY};
-use crate::edge::{rollup, webhooks};
+use crate::edge::{clicks, rollup, webhooks};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
@@ -35,6 +36,20 @@ struct ClickRow {
 }
 
 impl ClickRow {
+    /// A buffered click as the ledger will hold it.
+    fn of(c: &Click) -> ClickRow {
+        ClickRow {
+            campaign_id: c.campaign.clone(),
+            slug: c.slug.clone(),
+            rule_id: c.rule_id.clone(),
+            variant_id: c.variant_id.clone(),
+            country: c.country.clone(),
+            device: c.device.clone(),
+            source: c.source.clone(),
+            segment: c.segment.clone(),
+        }
+    }
+
     fn dims(&self) -> Dims {
         Dims::of(
             &self.slug,
@@ -130,6 +145,7 @@ async fn accept(
         Some(cid) => Some(attributed_click(&ctx.db, h, cid.as_str()).await?),
         None => None,
     };
+
     let campaign_id = campaign_of(test_campaign.as_ref(), click.as_ref(), &conv)?;
     let campaign: CampaignRow = campaigns::find(ctx, h, &campaign_id).await?;
     conv.check_event_type(&campaign.conversion_event_type)?;
@@ -206,15 +222,33 @@ async fn prior_answer(db: &Db, h: &Handle, key: &str) -> ApiResult<Option<IdemRo
     .await
 }
 
-/// The click named by `clickId`, or 404.
+/// The click named by `clickId`: from the ledger, or, for a click so recent
+/// that it still waits in a batch (a server-to-server postback can arrive
+/// within milliseconds of its redirect), from this isolate's buffer, or from
+/// the ledger once the batch of another isolate has landed (one wait of a
+/// batching window); else 404.
 async fn attributed_click(db: &Db, h: &Handle, click_id: &str) -> ApiResult<ClickRow> {
-    db.first::<ClickRow>(
-        "SELECT click_id, campaign_id, slug, rule_id, variant_id, country, device, source, segment \
-         FROM clicks WHERE handle = ? AND click_id = ?",
-        &[text(h.as_str()), text(click_id)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound("Click".into()))
+    let args = [text(h.as_str()), text(click_id)];
+    let read = || {
+        db.first::<ClickRow>(
+            "SELECT click_id, campaign_id, slug, rule_id, variant_id, country, device, source, segment \
+             FROM clicks WHERE handle = ? AND click_id = ?",
+            &args,
+        )
+    };
+    if let Some(row) = read().await? {
+        return Ok(row);
+    }
+    if let Some(c) = clicks::buffered(h.as_str(), click_id) {
+        return Ok(ClickRow::of(&c));
+    }
+    worker::Delay::from(std::time::Duration::from_millis(clicks::LEDGER_DELAY_MS)).await;
+    if let Some(c) = clicks::buffered(h.as_str(), click_id) {
+        return Ok(ClickRow::of(&c));
+    }
+    read()
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Click".into()))
 }
 
 /// The campaign a conversion counts for: the path's (test), the click's

@@ -109,4 +109,36 @@ describe('conversions', () => {
     });
     assert.equal(f.confidence, 67, 'sanity: the Wilson formula for 2 of 2');
   });
+
+  test('a postback right after its redirect (inside the batching window) is attributed to that click', async () => {
+    await createCampaign('fast-cmp');
+    await putLink('fast-link', 'fast-cmp');
+    const clk = await clickId('/demo/fast-link?utm_source=email', { ua: UA.iphone, country: 'DE' });
+    // No wait: the click is still in the isolate's batch buffer, not in the ledger.
+    const r = await convert({ clickId: clk, eventType: 'purchase', value: 12 });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.conversion.attributed, true);
+    assert.equal(r.body.conversion.campaignId, 'fast-cmp');
+    assert.deepEqual(
+      [r.body.conversion.attribution.slug, r.body.conversion.attribution.country, r.body.conversion.attribution.source],
+      ['fast-link', 'DE', 'email'],
+    );
+    await settleClicks('fast-cmp', 1);
+    const f = await funnel('fast-cmp');
+    assert.deepEqual([f.clicks, f.conversions, f.revenue], [1, 1, 12]);
+    assert.deepEqual(f.breakdown.country, [{ country: 'DE', count: 1, clicks: 1, qualifiedClicks: 1, conversions: 1, revenue: 12 }]);
+    // A click id that exists nowhere is still 404 (after one batching window).
+    const unknown = await convert({ clickId: 'clk_' + 'a'.repeat(23) + 'b', eventType: 'purchase' });
+    assert.deepEqual([unknown.status, unknown.body?.error?.code], [404, 'not_found'], unknown.text);
+  });
+
+  test('a currency whose conversions sum to 0 is still listed in revenueByCurrency', async () => {
+    await createCampaign('zero-cmp');
+    const sek = await convert({ campaignId: 'zero-cmp', eventType: 'purchase', value: 0, currency: 'SEK' });
+    assert.equal(sek.status, 201, sek.text);
+    const none = await convert({ campaignId: 'zero-cmp', eventType: 'purchase' });
+    assert.equal(none.status, 201, none.text);
+    const f = await funnel('zero-cmp');
+    assert.deepEqual([f.conversions, f.revenue, f.revenueByCurrency], [2, 0, { SEK: 0, USD: 0 }]);
+  });
 });
