@@ -20,7 +20,7 @@ export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 WASM_BINDGEN_VERSION := 0.2.130
 WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
-SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+SOURCES := $(shell find src -name '*.rs' -o -name '*.js') Cargo.toml Cargo.lock
 
 .PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean check lint
 

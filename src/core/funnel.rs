@@ -191,11 +191,16 @@ impl Counters {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub rows: BTreeMap<String, BTreeMap<String, Counters>>,
+    /// Events announced to the rollup but not applied yet: clicks whose
+    /// ledger write is being replayed through the queue.
+    #[serde(default)]
+    pub pending: i64,
 }
 
 impl Snapshot {
     /// Merge shards of one campaign, or campaigns into an aggregate.
     pub fn merge(&mut self, o: &Snapshot) {
+        self.pending += o.pending;
         for (dim, vals) in &o.rows {
             let mine = self.rows.entry(dim.clone()).or_default();
             for (v, c) in vals {

@@ -46,6 +46,10 @@ pub struct Facts {
     pub test_conversions: i64,
     /// Webhooks of the handle subscribed to a conversion event.
     pub conversion_webhooks: usize,
+    /// The rollup against the ledger, now.
+    pub consistency: crate::core::consistency::Outcome,
+    /// The last daily reconciliation: when, and its verdict.
+    pub last_reconciliation: Option<(i64, Verdict)>,
 }
 
 pub const KNOWN_PRESETS: [&str; 5] = [
@@ -57,7 +61,7 @@ pub const KNOWN_PRESETS: [&str; 5] = [
 ];
 
 pub fn checks(f: &Facts) -> Vec<(&'static str, Verdict, String)> {
-    let mut out = Vec::with_capacity(7);
+    let mut out = Vec::with_capacity(8);
     out.push(if KNOWN_PRESETS.contains(&f.tracking_preset.as_str()) {
         (
             "tracking_preset",
@@ -167,6 +171,19 @@ pub fn checks(f: &Facts) -> Vec<(&'static str, Verdict, String)> {
             format!("No webhook required for preset '{}'.", f.tracking_preset),
         ),
     });
+    let daily = match f.last_reconciliation {
+        Some((at, v)) => format!(
+            " Last daily reconciliation: {} at {}.",
+            v.as_str(),
+            rfc3339(at)
+        ),
+        None => " No daily reconciliation has run yet.".to_string(),
+    };
+    out.push((
+        "rollup_consistency",
+        f.consistency.verdict,
+        format!("{}{daily}", f.consistency.detail),
+    ));
     out
 }
 
@@ -198,6 +215,12 @@ mod tests {
             last_seen_ms: 0,
             test_conversions: 0,
             conversion_webhooks: 0,
+            consistency: crate::core::consistency::compare(
+                &Default::default(),
+                &Default::default(),
+                0,
+            ),
+            last_reconciliation: None,
         }
     }
 
@@ -220,8 +243,13 @@ mod tests {
                 "campaign_status",
                 "click_seen",
                 "test_conversion",
-                "webhook"
+                "webhook",
+                "rollup_consistency"
             ]
+        );
+        assert_eq!(
+            r["checks"][7]["detail"],
+            "Rollup matches the ledger: 0 click(s), 0 bot click(s), 0 conversion(s). No daily reconciliation has run yet."
         );
         assert_eq!(
             r["checks"][0],
@@ -236,6 +264,25 @@ mod tests {
             json!({"name":"primary_link","status":"PASS","detail":"Primary link configured: spring-promo"})
         );
         assert_eq!(r["checks"][4]["status"], "WARN");
+    }
+
+    #[test]
+    fn consistency_drift_warns_and_names_the_last_reconciliation() {
+        use crate::core::consistency::{compare, Totals};
+        let mut f = facts();
+        let ledger = Totals {
+            clicks: 3,
+            ..Default::default()
+        };
+        f.consistency = compare(&Totals::default(), &ledger, 0);
+        f.last_reconciliation = Some((1_772_020_800_000, Verdict::Pass));
+        let r = report(&f);
+        assert_eq!(r["readiness"], "READY", "a drift warns, it does not block");
+        assert_eq!(r["checks"][7]["status"], "WARN");
+        assert!(r["checks"][7]["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("Last daily reconciliation: PASS at 2026-02-25T12:00:00.000Z."));
     }
 
     #[test]

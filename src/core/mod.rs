@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod classify;
 pub mod click;
 pub mod config;
+pub mod consistency;
 pub mod conversion;
 pub mod dest;
 pub mod error;

@@ -15,7 +15,7 @@ use crate::edge::campaigns::{self, CampaignRow};
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{int, text};
 use crate::edge::http::{self, Query};
-use crate::edge::{links, rollup, webhooks};
+use crate::edge::{consistency, links, rollup, webhooks};
 use serde_json::json;
 use worker::{Request, Response};
 
@@ -51,12 +51,22 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             campaign_id.ok_or_else(|| ApiError::field("campaignId", "is required with groupBy"))?;
         let c = campaigns::find(ctx, &h, id.as_str()).await?;
         let snap = snapshot(ctx, &h, id.as_str()).await?;
-        return http::ok(json!({
+        let mut body = json!({
             "campaignId": id.as_str(),
             "groupBy": dim,
             "currency": c.currency,
             group_key(dim): group_json(dim, &c.currency, &snap),
-        }));
+        });
+        freshness(
+            ctx,
+            &h,
+            Some(id.as_str()),
+            snap.total().last_ms,
+            snap.pending,
+            &mut body,
+        )
+        .await?;
+        return http::ok(body);
     }
     if q.get("from").is_some() || q.get("to").is_some() || q.get("interval").is_some() {
         let id = campaign_id
@@ -67,7 +77,17 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         Some(id) => {
             let c = campaigns::find(ctx, &h, id.as_str()).await?;
             let snap = snapshot(ctx, &h, id.as_str()).await?;
-            http::ok(json!({"funnel": [funnel_json(id.as_str(), &c.currency, &snap)]}))
+            let mut body = json!({"funnel": [funnel_json(id.as_str(), &c.currency, &snap)]});
+            freshness(
+                ctx,
+                &h,
+                Some(id.as_str()),
+                snap.total().last_ms,
+                snap.pending,
+                &mut body,
+            )
+            .await?;
+            http::ok(body)
         }
         None => aggregate(ctx, &h).await,
     }
@@ -85,6 +105,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
     let snaps =
         futures_util::future::join_all(rows.iter().map(|c| snapshot(ctx, h, &c.campaign_id))).await;
     let mut total = Counters::default();
+    let mut announced = 0i64;
     let mut funnels: Vec<(i64, serde_json::Value)> = Vec::with_capacity(rows.len());
     let currencies: std::collections::BTreeSet<&str> =
         rows.iter().map(|c| c.currency.as_str()).collect();
@@ -92,6 +113,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         let snap = snap?;
         let t = snap.total();
         total.add(&t);
+        announced += snap.pending;
         funnels.push((t.last_ms, funnel_json(&c.campaign_id, &c.currency, &snap)));
     }
     funnels.sort_by_key(|f| std::cmp::Reverse(f.0));
@@ -102,11 +124,13 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
     } else {
         None
     };
-    http::ok(json!({
+    let mut body = json!({
         "aggregate": aggregate_json(&total, shared_currency.or(if rows.is_empty() { Some("USD") } else { None }), rows.len()),
         "funnel": funnels.into_iter().map(|(_, f)| f).collect::<Vec<_>>(),
         "truncated": truncated,
-    }))
+    });
+    freshness(ctx, h, None, total.last_ms, announced, &mut body).await?;
+    http::ok(body)
 }
 
 async fn series(ctx: &Ctx, q: &Query, h: &Handle, id: &CampaignId) -> ApiResult<Response> {
@@ -144,15 +168,58 @@ async fn series(ctx: &Ctx, q: &Query, h: &Handle, id: &CampaignId) -> ApiResult<
         ));
     }
     let c = campaigns::find(ctx, h, id.as_str()).await?;
-    let rows = rollup::series(&ctx.env, h, id.as_str(), ctx.cfg.rollup_shards).await?;
-    http::ok(json!({
+    let shards = ctx.cfg.rollup_shards;
+    let (rows, snap) = futures_util::future::try_join(
+        rollup::series(&ctx.env, h, id.as_str(), shards),
+        snapshot(ctx, h, id.as_str()),
+    )
+    .await?;
+    let mut body = json!({
         "campaignId": id.as_str(),
         "interval": interval.as_str(),
         "from": rfc3339(from),
         "to": rfc3339(to),
         "currency": c.currency,
         "timeseries": timeseries(&rows, from, to, interval, &c.currency),
-    }))
+    });
+    freshness(
+        ctx,
+        h,
+        Some(id.as_str()),
+        snap.total().last_ms,
+        snap.pending,
+        &mut body,
+    )
+    .await?;
+    http::ok(body)
+}
+
+/// What every analytics response says about its own numbers: `asOf` (the
+/// newest event in the rollup, null before the first), `pendingEvents`
+/// (accepted, not yet in the rollup) and `sampled: false` (every event is
+/// counted; nothing is estimated).
+async fn freshness(
+    ctx: &Ctx,
+    h: &Handle,
+    campaign: Option<&str>,
+    last: i64,
+    announced: i64,
+    body: &mut serde_json::Value,
+) -> ApiResult<()> {
+    let pending = consistency::parked(&ctx.db, h, campaign).await? + announced;
+    if let Some(m) = body.as_object_mut() {
+        m.insert(
+            "asOf".into(),
+            if last > 0 {
+                json!(rfc3339(last))
+            } else {
+                json!(null)
+            },
+        );
+        m.insert("pendingEvents".into(), json!(pending));
+        m.insert("sampled".into(), json!(false));
+    }
+    Ok(())
 }
 
 pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
@@ -167,7 +234,8 @@ pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response>
             },
         },
     };
-    let t = snapshot(ctx, &h, id.as_str()).await?.total();
+    let snap = snapshot(ctx, &h, id.as_str()).await?;
+    let t = snap.total();
     let facts = Facts {
         campaign_id: c.campaign_id.clone(),
         tracking_preset: c.tracking_preset.clone(),
@@ -178,6 +246,8 @@ pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response>
         last_seen_ms: t.last_ms,
         test_conversions: t.test_conversions,
         conversion_webhooks: webhooks::conversion_subscriptions(ctx, &h).await?,
+        consistency: consistency::check(&ctx.db, &h, id.as_str(), &snap).await?,
+        last_reconciliation: consistency::last_reconciliation(&ctx.db, &h, id.as_str()).await?,
     };
     http::ok(report(&facts))
 }

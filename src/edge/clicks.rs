@@ -170,6 +170,17 @@ pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
             );
             return;
         };
+        // Counted as pending until its replay reaches the rollup (announcing
+        // it again on a later try changes nothing).
+        if let Some(h) = Handle::parse(&click.handle) {
+            let ids = vec![click.click_id.clone()];
+            if let Err(e) = rollup::announce(env, &h, &click.campaign, shards, ids).await {
+                log::event(
+                    "click_pending_unannounced",
+                    &format!("{h} {}: {e}", click.click_id),
+                );
+            }
+        }
         if let Err(e) = queue::send(env, Job::Click(next), delay).await {
             log::event(
                 "click_lost",
@@ -209,6 +220,9 @@ async fn write_ledger(
 ) -> ApiResult<()> {
     if faults::active("d1_clicks") {
         return Err(ApiError::Internal("injected fault: d1_clicks".into()));
+    }
+    if faults::active("d1_clicks_lost") {
+        return Ok(());
     }
     retrying(|| async {
         let mut stmts = Vec::new();

@@ -1,9 +1,10 @@
 //! Fault injection for tests: `FAULTS` (comma list) in the configuration, or,
 //! in local development only (`DEV_SIGN_IN`), switched at run time with
 //! `POST /v2/dev/faults {"faults": [...]}`. Known faults: `rollup` (every
-//! rollup call fails), `d1_clicks` (click ledger writes fail),
+//! rollup call fails), `rollup_writes` (applying events fails, reads work), `d1_clicks` (click ledger writes fail),
 //! `d1_clicks_unacked` (click ledger writes commit, then report a failure, as
-//! a lost acknowledgement would) and `panic`
+//! a lost acknowledgement would), `d1_clicks_lost` (click ledger writes are
+//! skipped but reported written: a drift between rollup and ledger) and `panic`
 //! (the next `GET /healthz` or short-link redirect panics: the wasm instance
 //! aborts, and the next request must meet a fresh one).
 
@@ -23,7 +24,14 @@ pub fn configure(faults: &[String]) {
     });
 }
 
-pub const KNOWN: [&str; 4] = ["rollup", "d1_clicks", "d1_clicks_unacked", "panic"];
+pub const KNOWN: [&str; 6] = [
+    "rollup",
+    "rollup_writes",
+    "d1_clicks",
+    "d1_clicks_unacked",
+    "d1_clicks_lost",
+    "panic",
+];
 
 /// The `panic` fault: panics once when it is set (tests of panic recovery).
 pub fn maybe_panic() {

@@ -8,6 +8,7 @@ mod cache;
 mod campaigns;
 mod clicks;
 mod config;
+mod consistency;
 mod conversions;
 mod ctx;
 mod db;
@@ -44,7 +45,8 @@ async fn queue(
 }
 
 /// Every minute: apply rollup events parked while a rollup object was
-/// failing, and forget aggregate write ids past their use.
+/// failing, forget aggregate write ids past their use, and reconcile the
+/// rollups with the ledger once a day.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let cfg = config::get(&env);
@@ -54,6 +56,11 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         }
         if let Err(e) = clicks::forget_old_writes(&db, http::now_ms()).await {
             log::event("aggregate_writes_purge_failed", &e.to_string());
+        }
+        if let Err(e) =
+            consistency::reconcile_daily(&env, &db, cfg.rollup_shards, http::now_ms()).await
+        {
+            log::event("reconciliation_failed", &e.to_string());
         }
     }
 }

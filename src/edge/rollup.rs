@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS counters (
 CREATE TABLE IF NOT EXISTS revenue (
   dim TEXT NOT NULL, value TEXT NOT NULL, currency TEXT NOT NULL, cents INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (dim, value, currency)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY) WITHOUT ROWID;
 ";
 
 #[durable_object]
@@ -58,6 +59,10 @@ impl DurableObject for CampaignRollup {
                 .and_then(|s| Ok(serde_json::to_value(s)?)),
             (Method::Get, "/series") => self.handle_series().map(|rows| json!(rows)),
             (Method::Post, "/reset") => self.handle_reset().map(|_| json!({"reset": true})),
+            (Method::Post, "/pending") => {
+                let ids: Vec<String> = req.json().await?;
+                self.handle_pending(&ids).map(|_| json!({"pending": true}))
+            }
             _ => return Response::error("not found", 404),
         };
         match result {
@@ -114,6 +119,11 @@ impl CampaignRollup {
                 vec![v_s(&ids)],
             )?
             .to_array()?;
+        // Whatever was announced as pending has now arrived.
+        self.sql.exec(
+            "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
+            vec![v_s(&ids)],
+        )?;
         let mut fresh: std::collections::BTreeSet<String> =
             fresh.into_iter().map(|r| r.id).collect();
         // `remove`: an id repeated inside the batch counts once.
@@ -210,7 +220,24 @@ impl CampaignRollup {
     }
 
     fn handle_snapshot(&self) -> worker::Result<Snapshot> {
-        self.read(false)
+        let mut snap = self.read(false)?;
+        let n: Vec<CountRow> = self
+            .sql
+            .exec("SELECT count(*) AS n FROM pending", None)?
+            .to_array()?;
+        snap.pending = n.first().map(|r| r.n).unwrap_or(0);
+        Ok(snap)
+    }
+
+    /// Announce events on their way (not yet applied ones only).
+    fn handle_pending(&self, ids: &[String]) -> worker::Result<()> {
+        let ids = serde_json::to_string(ids)?;
+        self.sql.exec(
+            "INSERT INTO pending (id) SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM applied) \
+             ON CONFLICT DO NOTHING",
+            vec![v_s(&ids)],
+        )?;
+        Ok(())
     }
 
     fn handle_series(&self) -> worker::Result<Vec<HourRow>> {
@@ -257,7 +284,9 @@ async fn call(
         crate::edge::log::event("rollup_unavailable", &format!("{name}{path}: {detail}"));
         ApiError::Unavailable
     };
-    if crate::edge::faults::active("rollup") {
+    if crate::edge::faults::active("rollup")
+        || (path == "/apply" && crate::edge::faults::active("rollup_writes"))
+    {
         return Err(unavailable("injected fault: rollup".into()));
     }
     let stub = env
@@ -308,6 +337,40 @@ pub async fn apply(
             )
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Announce events that are accepted but on their way (a click replayed
+/// through the queue): counted as `pending` until they are applied.
+pub async fn announce(
+    env: &Env,
+    h: &Handle,
+    campaign: &str,
+    shards: u32,
+    ids: Vec<String>,
+) -> ApiResult<()> {
+    let mut by_shard: Vec<Vec<String>> = (0..shards.max(1)).map(|_| Vec::new()).collect();
+    for id in ids {
+        let k = shard_of(&id, shards) as usize;
+        if let Some(bucket) = by_shard.get_mut(k) {
+            bucket.push(id);
+        }
+    }
+    for (k, ids) in by_shard
+        .into_iter()
+        .enumerate()
+        .filter(|(_, ids)| !ids.is_empty())
+    {
+        let body = serde_json::to_string(&ids).map_err(|e| ApiError::Internal(e.to_string()))?;
+        call(
+            env,
+            &object_name(h, campaign, k as u32),
+            Method::Post,
+            "/pending",
+            Some(body),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -413,6 +476,11 @@ pub async fn apply_or_park(
             }
         }
     }
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: i64,
 }
 
 #[derive(Deserialize)]

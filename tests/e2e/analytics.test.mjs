@@ -39,6 +39,7 @@ describe('funnel', () => {
         ['click_seen', 'WARN'],
         ['test_conversion', 'WARN'],
         ['webhook', 'PASS'],
+        ['rollup_consistency', 'PASS'],
       ],
     );
 
@@ -425,5 +426,60 @@ describe('funnel', () => {
     // None of the refused conversions counted.
     const f = await funnel('err-cmp');
     assert.deepEqual([f.conversions, f.testConversions, f.revenue], [0, 0, 0]);
+  });
+
+  test('10. every analytics response says how fresh and complete it is: asOf, pendingEvents, sampled', async () => {
+    await createCampaign('fresh-cmp');
+    await putLink('fresh-link', 'fresh-cmp');
+    const empty = await app.api('GET', `${H}/analytics?funnel=true&campaignId=fresh-cmp`);
+    assert.deepEqual([empty.body.asOf, empty.body.pendingEvents, empty.body.sampled], [null, 0, false]);
+    const clk = await clickId('/demo/fresh-link?utm_source=email', { ua: UA.iphone, country: 'FR' });
+    await settleClicks('fresh-cmp', 1);
+    assert.equal((await convert({ clickId: clk, eventType: 'purchase', value: 3 })).status, 201);
+    const f = await app.api('GET', `${H}/analytics?funnel=true&campaignId=fresh-cmp`);
+    assert.match(f.body.asOf, ISO_MS);
+    assert.equal(f.body.asOf, f.body.funnel[0].lastSeenAt, 'asOf is the newest event in the rollup');
+    const reads = [
+      `${H}/analytics?groupBy=country&campaignId=fresh-cmp`,
+      `${H}/analytics?campaignId=fresh-cmp&interval=hour&from=${new Date(Date.now() - 2 * HOUR).toISOString()}`,
+      `${H}/analytics?funnel=true`,
+    ];
+    for (const path of reads) {
+      const r = await app.api('GET', path);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.pendingEvents, 0, path);
+      assert.equal(r.body.sampled, false, path);
+      assert.match(r.body.asOf, ISO_MS, path);
+    }
+    const all = await app.api('GET', `${H}/analytics?funnel=true`);
+    assert.equal(all.body.asOf, all.body.aggregate.lastSeenAt, 'the aggregate: the newest of all campaigns');
+  });
+
+  test('11. health compares the rollup with the ledger; the daily reconciliation records its verdict', async () => {
+    await createCampaign('recon-cmp');
+    await putLink('recon-link', 'recon-cmp');
+    await putLink('recon-agg', 'recon-cmp', { mode: 'AGGREGATE_ONLY' });
+    const ids = [];
+    for (const ua of [UA.iphone, UA.mac, UA.slackPreview]) ids.push(await clickId('/demo/recon-link', { ua }));
+    for (const ua of [UA.android, UA.facebookPreview]) assert.equal((await app.click('/demo/recon-agg', { ua })).status, 302);
+    await settleClicks('recon-cmp', 5);
+    assert.equal((await convert({ clickId: ids[0], eventType: 'purchase', value: 7.25 })).status, 201);
+    assert.equal((await convert({ campaignId: 'recon-cmp', eventType: 'purchase', value: 0, currency: 'SEK' })).status, 201);
+    const h = await app.api('GET', `${H}/campaigns/recon-cmp/health`);
+    const check = h.body.checks.find((c) => c.name === 'rollup_consistency');
+    assert.deepEqual(
+      [check.status, check.detail],
+      ['PASS', 'Rollup matches the ledger: 5 click(s), 2 bot click(s), 2 conversion(s). No daily reconciliation has run yet.'],
+    );
+    assert.equal(h.body.checks.at(-1).name, 'rollup_consistency', 'the last check');
+    const cron = await fetch(`${app.base}/__scheduled?cron=*+*+*+*+*`);
+    assert.equal(cron.status, 200, await cron.text());
+    const after = await app.eventually(async () => {
+      const r = await app.api('GET', `${H}/campaigns/recon-cmp/health`);
+      const c = r.body.checks.find((x) => x.name === 'rollup_consistency');
+      return /Last daily reconciliation: PASS at /.test(c.detail) ? c : null;
+    }, { timeout: 15_000, interval: 250 });
+    assert.ok(after, 'the scheduled job reconciled the campaign');
+    assert.match(after.detail, /Last daily reconciliation: PASS at \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\.$/);
   });
 });

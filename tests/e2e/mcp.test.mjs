@@ -58,7 +58,7 @@ describe('MCP with the official SDK client', () => {
     assert.equal(link.isError, false);
     assert.equal((await app.click('/demo/mcp-link')).location, 'https://news.example/');
     const health = await client.callTool({ name: 'campaign_health', arguments: { campaignId: 'mcp-launch' } });
-    assert.equal(health.structuredContent.checks.length, 7);
+    assert.equal(health.structuredContent.checks.length, 8);
     const funnel = await client.callTool({ name: 'funnel_get', arguments: { campaignId: 'mcp-launch' } });
     assert.equal(funnel.structuredContent.funnel[0].campaignId, 'mcp-launch');
     const bad = await client.callTool({ name: 'campaign_create', arguments: { campaignId: 'X', goalType: 'NEWSLETTER' } });

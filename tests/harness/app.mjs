@@ -45,7 +45,7 @@ export async function spawnApp({ vars = {}, limits = {} } = {}) {
   });
   const allVars = { JWT_SECRET: secret, ALLOW_HTTP_WEBHOOKS: '1', DEV_SIGN_IN: '1', ...vars };
   const args = ['dev', '-c', config, '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', dir,
-    '--show-interactive-dev-session=false', '--live-reload=false'];
+    '--show-interactive-dev-session=false', '--live-reload=false', '--test-scheduled'];
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
   const child = spawn(join(BIN, 'wrangler'), args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';

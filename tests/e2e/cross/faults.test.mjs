@@ -19,7 +19,11 @@ after(async () => {
   app?.stop();
 });
 
-const funnel = async () => (await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp')).body.funnel[0];
+const funnel = async () => {
+  const r = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+  assert.equal(r.status, 200, r.text);
+  return r.body.funnel[0];
+};
 
 async function settle(expectClicks, expectConversions) {
   return app.eventually(async () => {
@@ -75,16 +79,114 @@ test('a panic costs one request, never the next visitor: the wasm instance is re
   assert.equal((await app.api('GET', '/healthz', { token: null })).status, 500);
   const after = await app.api('GET', '/healthz', { token: null });
   assert.deepEqual([after.status, after.body], [200, { ok: true }]);
+  // the rollup objects of the isolate are re-created with the module: the next read through them answers
+  const read = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+  assert.equal(read.status, 200, `the first rollup read after a panic: ${read.text}`);
   // the synchronous redirect fast path (link and rules cached)
   for (let i = 0; i < 2; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.mac })).status, 302);
   assert.equal((await faults(['panic'])).status, 200);
   assert.equal((await app.click('/demo/fault-link', { ua: UA.mac })).status, 500);
   const next = await app.click('/demo/fault-link', { ua: UA.mac });
   assert.equal(next.status, 302);
+  const read2 = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+  assert.equal(read2.status, 200, `the first rollup read after a fast-path panic: ${read2.text}`);
   assert.match(next.location, /^https:\/\/shop\.example\.com\/\?ctx=clk_[a-z2-7]{24}$/);
   // the fresh instance serves the API as before (and the fault is gone)
   assert.equal((await app.api('GET', '/v2/handles/demo/campaigns/fault-cmp')).status, 200);
   assert.deepEqual((await app.api('GET', '/healthz', { token: null })).body, { ok: true });
+});
+
+const health = async (id = 'fault-cmp') => {
+  const r = await app.api('GET', `/v2/handles/demo/campaigns/${id}/health`);
+  assert.equal(r.status, 200, r.text);
+  return r.body.checks.find((c) => c.name === 'rollup_consistency');
+};
+
+test('rollup writes failing: pendingEvents counts the parked events, consistency warns; 0 and PASS after recovery', async () => {
+  await sleep(600); // the previous test's last clicks reach the rollup first
+  const start = await funnel();
+  const before = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+  assert.equal(before.body.pendingEvents, 0);
+  assert.equal(before.body.sampled, false);
+  await faults(['rollup_writes']);
+  for (let i = 0; i < 4; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.iphone })).status, 302);
+  let seen;
+  const parked = await app.eventually(async () => {
+    const r = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+    seen = r.text;
+    return r.status === 200 && r.body.pendingEvents === 4 ? r.body : null;
+  }, { timeout: 20_000, interval: 200 });
+  assert.ok(parked, `the 4 clicks are pending while the rollup cannot take them: ${seen}`);
+  assert.equal(parked.funnel[0].clicks, start.clicks, 'and not yet counted');
+  const all = await app.api('GET', '/v2/handles/demo/analytics?funnel=true');
+  assert.equal(all.body.pendingEvents, 4, 'the all-campaign view says so too');
+  const warn = await health();
+  assert.equal(warn.status, 'WARN');
+  assert.match(warn.detail, new RegExp(`clicks ${start.clicks} in the rollup, ${start.clicks + 4} in the ledger`));
+  assert.match(warn.detail, /4 event\(s\) are on their way to the rollup/);
+  await faults([]);
+  assert.equal((await app.click('/demo/fault-link', { ua: UA.iphone })).status, 302, 'the next click drains the outbox');
+  const f = await settle(start.clicks + 5, start.conversions);
+  assert.ok(f, `recovered: ${JSON.stringify(await funnel())}`);
+  const after = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+  assert.equal(after.body.pendingEvents, 0);
+  assert.equal((await health()).status, 'PASS');
+});
+
+test('clicks replayed through the queue count as pending until they land', async () => {
+  const start = await funnel();
+  await faults(['d1_clicks']);
+  for (let i = 0; i < 3; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.mac })).status, 302);
+  const announced = await app.eventually(async () => {
+    const r = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+    return r.body.pendingEvents === 3 ? r.body : null;
+  }, { timeout: 20_000, interval: 200 });
+  assert.ok(announced, 'three clicks on their way through the replay queue');
+  await faults([]);
+  assert.ok(await settle(start.clicks + 3, start.conversions));
+  const after = await app.eventually(async () => {
+    const r = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
+    return r.body.pendingEvents === 0 ? r.body : null;
+  }, { timeout: 20_000, interval: 200 });
+  assert.ok(after, 'none pending once replayed');
+});
+
+test('a ledger that lost clicks: consistency WARNs with the drift, a rebuild makes it PASS', async () => {
+  const start = await funnel();
+  assert.equal((await health()).status, 'PASS');
+  await faults(['d1_clicks_lost']);
+  for (let i = 0; i < 2; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.windows })).status, 302);
+  assert.ok(await settle(start.clicks + 2, start.conversions), 'counted in the rollup');
+  await faults([]);
+  const warn = await health();
+  assert.equal(warn.status, 'WARN');
+  assert.match(warn.detail, new RegExp(`^Rollup differs from the ledger: clicks ${start.clicks + 2} in the rollup, ${start.clicks} in the ledger`));
+  const rebuilt = await app.api('POST', '/v2/handles/demo/campaigns/fault-cmp/rollup/rebuild');
+  assert.equal(rebuilt.status, 200);
+  assert.equal(rebuilt.body.funnel[0].clicks, start.clicks, 'the rebuild recomputes from the ledger');
+  const pass = await health();
+  assert.equal(pass.status, 'PASS');
+  assert.match(pass.detail, new RegExp(`^Rollup matches the ledger: ${start.clicks} click\\(s\\)`));
+});
+
+test('AGGREGATE_ONLY: a ledger write that committed but reported failure is never counted twice', async () => {
+  const put = await app.api('PUT', '/v2/handles/demo/links/agg-link', {
+    body: { destinationUrl: 'https://shop.example.com/agg', campaignId: 'fault-cmp', trackingPolicy: { mode: 'AGGREGATE_ONLY' } },
+  });
+  assert.equal(put.status, 201, put.text);
+  const start = await funnel();
+  await faults(['d1_clicks_unacked']);
+  for (let i = 0; i < 6; i++) assert.equal((await app.click('/demo/agg-link', { ua: i % 2 ? UA.iphone : UA.mac })).status, 302);
+  await sleep(2500); // the batch, its 3 tries and the one-by-one writes all commit and "fail"
+  await faults([]);
+  const f = await settle(start.clicks + 6, start.conversions);
+  assert.ok(f, `replays landed: ${JSON.stringify(await funnel())}`);
+  await sleep(3000); // any further replay would show up now
+  assert.equal((await funnel()).clicks, start.clicks + 6, 'the rollup counts each click once');
+  const rebuilt = await app.api('POST', '/v2/handles/demo/campaigns/fault-cmp/rollup/rebuild');
+  assert.equal(rebuilt.status, 200);
+  assert.equal(rebuilt.body.funnel[0].clicks, start.clicks + 6, 'the hourly aggregates hold each click once');
+  assert.equal((await health()).status, 'PASS');
 });
 
 test('the fault switch exists only in local development', async () => {
