@@ -19,6 +19,7 @@ mod links;
 mod log;
 mod mcp;
 mod queue;
+mod rebuild;
 mod redirect;
 mod retry;
 pub mod rollup;
@@ -179,7 +180,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::CampaignPatch(h, id) => campaigns::patch(c, &mut req, h, id).await,
         Route::CampaignHealth(h, id) => analytics::health(c, h, id).await,
         Route::TestConversion(h, id) => conversions::create_test(c, &mut req, h, id).await,
-        Route::RollupRebuild(h, id) => clicks::rebuild(c, h, id).await,
+        Route::RollupRebuild(h, id) => rebuild::rebuild(c, h, id).await,
         Route::LinkList(h) => links::list(c, &req, h).await,
         Route::LinkPut(h, s) => links::put(c, &mut req, h, s).await,
         Route::LinkGet(h, s) => links::get(c, &req, h, s).await,
