@@ -8,6 +8,7 @@ pub mod classify;
 pub mod click;
 pub mod config;
 pub mod conversion;
+pub mod csv;
 pub mod dest;
 pub mod error;
 pub mod funnel;
