@@ -22,9 +22,9 @@ use serde::Deserialize;
 
 /// Rows read (and written) per page of a clicks export: one D1 query each.
 pub const CLICK_PAGE_SIZE: usize = 1000;
-/// Rows per page of a conversions export. A conversion's metadata may be up
-/// to 16 KiB, so a page is at most ~8 MiB of CSV.
-pub const CONVERSION_PAGE_SIZE: usize = 500;
+/// Rows per page of a conversions export: fewer, as a conversion's metadata
+/// may be up to 16 KiB (a page is then at most ~4 MiB of CSV).
+pub const CONVERSION_PAGE_SIZE: usize = 250;
 
 pub const CLICK_COLUMNS: [&str; 12] = [
     "clickId",
@@ -355,17 +355,21 @@ impl Pager {
     }
 
     /// The CSV text of one page of rows (after the header on the first).
-    pub fn page<R: Record>(&mut self, rows: &[R]) -> String {
+    /// Takes the rows: each is freed once written, so a page is not held
+    /// twice (as rows and as text) at its peak.
+    pub fn page<R: Record>(&mut self, rows: Vec<R>) -> String {
         let mut out = self.header.take().unwrap_or_default();
-        for r in rows {
-            r.write(&mut out);
-        }
-        if let Some(last) = rows.last() {
-            let (t, id) = last.key();
-            self.after = Some((t, id.to_string()));
-        }
         if rows.len() < self.page_size {
             self.done = true;
+        }
+        let mut last = None;
+        for r in rows {
+            r.write(&mut out);
+            last = Some(r);
+        }
+        if let Some(r) = last {
+            let (t, id) = r.key();
+            self.after = Some((t, id.to_string()));
         }
         out
     }
@@ -645,7 +649,7 @@ mod tests {
         while !pager.done() {
             let rows = query(ledger, &pager, range);
             queries += 1;
-            out.push_str(&pager.page(&rows));
+            out.push_str(&pager.page(rows));
         }
         (out, queries)
     }

@@ -112,8 +112,7 @@ async fn export<R: Record + DeserializeOwned + 'static>(
     filename: &str,
 ) -> ApiResult<Response> {
     let first = ledger.page::<R>(&pager).await?;
-    let pending = Some(pager.page(&first));
-    drop(first);
+    let pending = Some(pager.page(first));
     let body = futures_util::stream::unfold(
         (ledger, pager, pending),
         |(ledger, mut pager, mut pending)| async move {
@@ -125,7 +124,7 @@ async fn export<R: Record + DeserializeOwned + 'static>(
                     return None;
                 }
                 match ledger.page::<R>(&pager).await {
-                    Ok(rows) => pending = Some(pager.page(&rows)),
+                    Ok(rows) => pending = Some(pager.page(rows)),
                     Err(e) => {
                         log::event(
                             "export_page_failed",
