@@ -9,6 +9,7 @@ pub mod click;
 pub mod config;
 pub mod consistency;
 pub mod conversion;
+pub mod csv;
 pub mod dest;
 pub mod error;
 pub mod funnel;

@@ -63,6 +63,10 @@ pub enum Route {
     RuleExplain(Handle),
     ConversionCreate(Handle),
     Analytics(Handle),
+    /// CSV export of a campaign's click ledger (`core::csv`).
+    ClicksCsv(Handle, CampaignId),
+    /// CSV export of a campaign's conversion ledger (`core::csv`).
+    ConversionsCsv(Handle, CampaignId),
     TokenCreate(Handle),
     TokenList(Handle),
     TokenDelete(Handle, String),
@@ -205,6 +209,15 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
                     campaign(id).map(|c| Route::RollupRebuild(hh(), c)),
                 ),
                 (["campaigns", _, "rollup", "rebuild"], _) => return na("POST"),
+                (["campaigns", id, "clicks.csv"], Get) => {
+                    (ANALYTICS, campaign(id).map(|c| Route::ClicksCsv(hh(), c)))
+                }
+                (["campaigns", _, "clicks.csv"], _) => return na("GET"),
+                (["campaigns", id, "conversions.csv"], Get) => (
+                    ANALYTICS,
+                    campaign(id).map(|c| Route::ConversionsCsv(hh(), c)),
+                ),
+                (["campaigns", _, "conversions.csv"], _) => return na("GET"),
                 (["links"], Get) => (READ_L, Ok(Route::LinkList(hh()))),
                 (["links"], _) => return na("GET"),
                 (["links", s], Get) => (READ_L, slug(s).map(|s| Route::LinkGet(hh(), s))),
@@ -377,6 +390,20 @@ mod tests {
             Route::StructurePut(h(), c())
         );
         assert_eq!(
+            route(
+                Method::Get,
+                "/v2/handles/demo/campaigns/spring-launch/clicks.csv"
+            ),
+            Route::ClicksCsv(h(), c())
+        );
+        assert_eq!(
+            route(
+                Method::Get,
+                "/v2/handles/demo/campaigns/spring-launch/conversions.csv"
+            ),
+            Route::ConversionsCsv(h(), c())
+        );
+        assert_eq!(
             route(Method::Get, "/demo/spring-promo"),
             Route::Redirect(h(), Slug::parse("spring-promo").unwrap())
         );
@@ -401,6 +428,14 @@ mod tests {
             Err(NoRoute::MethodNotAllowed("POST"))
         );
         for p in [
+            "/v2/handles/demo/campaigns/x/clicks.csv",
+            "/v2/handles/demo/campaigns/x/conversions.csv",
+        ] {
+            for m in [Method::Head, Method::Post, Method::Delete] {
+                assert_eq!(resolve(m, p), Err(NoRoute::MethodNotAllowed("GET")), "{p}");
+            }
+        }
+        for p in [
             "/",
             "/v2",
             "/v2/handles/demo",
@@ -409,6 +444,10 @@ mod tests {
             "/demo/x/y/z",
             "/app/x",
             "/demo/Bad%20Slug",
+            "/v2/handles/demo/campaigns/x/clicks.CSV",
+            "/v2/handles/demo/campaigns/x/clicks.csv/",
+            "/v2/handles/demo/campaigns/x/clicks",
+            "/v2/handles/demo/campaigns/x/orders.csv",
         ] {
             assert_eq!(resolve(Method::Get, p), Err(NoRoute::NotFound), "{p}");
         }
@@ -450,5 +489,14 @@ mod tests {
                 .need,
             ANALYTICS
         );
+        for p in [
+            "/v2/handles/demo/campaigns/x/clicks.csv",
+            "/v2/handles/demo/campaigns/x/conversions.csv",
+        ] {
+            assert_eq!(resolve(Method::Get, p).unwrap().need, ANALYTICS, "{p}");
+        }
+        let bad = resolve(Method::Get, "/v2/handles/demo/campaigns/X/clicks.csv").unwrap();
+        assert_eq!(bad.need, ANALYTICS);
+        assert_eq!(bad.route.unwrap_err().code(), "invalid_campaign_id");
     }
 }

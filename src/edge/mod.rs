@@ -12,6 +12,7 @@ mod consistency;
 mod conversions;
 mod ctx;
 mod db;
+mod exports;
 mod faults;
 mod http;
 mod jobs;
@@ -192,6 +193,8 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::RuleExplain(h) => rules::explain(c, &mut req, h).await,
         Route::ConversionCreate(h) => conversions::create(c, &mut req, h).await,
         Route::Analytics(h) => analytics::get(c, &req, h).await,
+        Route::ClicksCsv(h, id) => exports::clicks(c, &req, h, id).await,
+        Route::ConversionsCsv(h, id) => exports::conversions(c, &req, h, id).await,
         Route::TokenCreate(h) => tokens::create(c, &mut req, h).await,
         Route::TokenList(h) => tokens::list(c, &req, h).await,
         Route::TokenDelete(h, id) => tokens::delete(c, h, id).await,

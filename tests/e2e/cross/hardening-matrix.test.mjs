@@ -743,6 +743,8 @@ const PATHS = () => [
   [`${P}/campaigns/seed-cmp/health`, 'GET'],
   [`${P}/campaigns/seed-cmp/test-conversion`, 'POST'],
   [`${P}/campaigns/seed-cmp/rollup/rebuild`, 'POST'],
+  [`${P}/campaigns/seed-cmp/clicks.csv`, 'GET'],
+  [`${P}/campaigns/seed-cmp/conversions.csv`, 'GET'],
   [`${P}/links`, 'GET'],
   [`${P}/links/seed-link`, 'GET, PUT, DELETE'],
   [`${P}/rules`, 'GET'],
@@ -959,6 +961,28 @@ function queryCases() {
   q('analytics repeated groupBy', `${A}?groupBy=bogus&groupBy=segment&${C1}`, E([200, 400]));
   q('analytics unknown parameter', `${A}?bogus=1&${C1}`, E([200, 400]));
   q('analytics 8 KB unknown parameter', `${A}?x=${'a'.repeat(8000)}&${C1}`, E([200, 400]));
+  for (const kind of ['clicks', 'conversions']) {
+    const X = `${P}/campaigns/seed-cmp/${kind}.csv`;
+    const csv = { check: (r) => (String(r.headers['content-type']).startsWith('text/csv') ? null : `content-type ${r.headers['content-type']}`) };
+    q(`${kind}.csv valid`, X, E(200, null, csv));
+    q(`${kind}.csv valid range`, `${X}?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00%2B01:00`, E(200, null, csv));
+    q(`${kind}.csv range at the epoch`, `${X}?from=1970-01-01T00:00:00Z&to=1970-01-02T00:00:00Z`, E(200, null, csv));
+    q(`${kind}.csv range 10,000 years`, `${X}?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z`, E(200, null, csv));
+    q(`${kind}.csv from garbage`, `${X}?from=garbage`, badField('from'));
+    q(`${kind}.csv to garbage`, `${X}?to=yesterday`, badField('to'));
+    q(`${kind}.csv from empty`, `${X}?from=`, badField('from'));
+    q(`${kind}.csv from NUL`, `${X}?from=%00`, badField('from'));
+    q(`${kind}.csv from malformed percent`, `${X}?from=%ZZ`, badField('from'));
+    q(`${kind}.csv from 5,000 chars`, `${X}?from=${'9'.repeat(5000)}`, badField('from'));
+    q(`${kind}.csv date only`, `${X}?from=2026-01-01`, badField('from'));
+    q(`${kind}.csv from after to`, `${X}?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`, badField('from'));
+    q(`${kind}.csv from == to`, `${X}?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, badField('from'));
+    q(`${kind}.csv repeated from`, `${X}?from=2026-01-01T00:00:00Z&from=2026-01-02T00:00:00Z`, badField('from'));
+    q(`${kind}.csv unknown parameter`, `${X}?bogus=1`, badField('bogus'));
+    q(`${kind}.csv 8 KB unknown parameter`, `${X}?x${'a'.repeat(8000)}=1`, badField('xaaa'));
+    q(`${kind}.csv unknown campaign`, `${P}/campaigns/no-such-cmp/${kind}.csv`, E(404, 'campaign_not_found'));
+    q(`${kind}.csv bad campaign id`, `${P}/campaigns/BAD/${kind}.csv`, E(400, 'invalid_campaign_id'));
+  }
   const lists = [
     ['campaigns', `${P}/campaigns`], ['links', `${P}/links`], ['rules', `${P}/rules`], ['tokens', `${P}/tokens`], ['webhooks', `${P}/webhooks`],
     ['deliveries', `${P}/webhooks/WH/deliveries`],
@@ -1050,6 +1074,8 @@ function authCases() {
   denied('CREATOR rebuilding a rollup', `Bearer ${mint(s, { handles: { [H]: 'CREATOR' } })}`, `${P}/campaigns/seed-cmp/rollup/rebuild`, 'POST');
   denied('CREATOR listing webhooks', `Bearer ${mint(s, { handles: { [H]: 'CREATOR' } })}`, `${P}/webhooks`);
   denied('VIEWER reading analytics', `Bearer ${mint(s, { handles: { [H]: 'VIEWER' } })}`, `${P}/analytics`);
+  denied('VIEWER exporting clicks', `Bearer ${mint(s, { handles: { [H]: 'VIEWER' } })}`, `${P}/campaigns/seed-cmp/clicks.csv`);
+  denied('VIEWER exporting conversions', `Bearer ${mint(s, { handles: { [H]: 'VIEWER' } })}`, `${P}/campaigns/seed-cmp/conversions.csv`);
   denied('PAT minting a PAT', `Bearer ${pat}`, `${P}/tokens`, 'POST', '{"name":"x","scopes":["*"]}');
   denied('PAT listing PATs', `Bearer ${pat}`, `${P}/tokens`);
   denied('PAT revoking a PAT', `Bearer ${pat}`, `${P}/tokens/tok_0000000000000000`, 'DELETE');
@@ -1061,6 +1087,8 @@ function authCases() {
   denied('read PAT creating a campaign', `Bearer ${patRead}`, `${P}/campaigns`, 'POST', '{"goalType":"NEWSLETTER"}');
   denied('read PAT posting a conversion', `Bearer ${patRead}`, `${P}/conversions`, 'POST', '{"campaignId":"seed-cmp","eventType":"purchase"}');
   denied('read PAT reading analytics', `Bearer ${patRead}`, `${P}/analytics`);
+  denied('read PAT exporting clicks', `Bearer ${patRead}`, `${P}/campaigns/seed-cmp/clicks.csv`);
+  denied('read PAT exporting conversions', `Bearer ${patRead}`, `${P}/campaigns/seed-cmp/conversions.csv`);
   denied('read PAT reading webhooks', `Bearer ${patRead}`, `${P}/webhooks`);
   denied('read PAT reading links', `Bearer ${patRead}`, `${P}/links`);
   denied('read PAT reading a public structure', `Bearer ${patRead}`, `${PUB}/site-structure/campaigns/seed-cmp`);
