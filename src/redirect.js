@@ -3,7 +3,8 @@
 
 /**
  * The visitor facts in one string (parsed by `core::redirect::Packed`):
- * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore`.
+ * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore \n clientIp`
+ * (the address is only ever hashed into a day's visitor key, never stored).
  * `request.cf` is built by the runtime on access, so it is read only when
  * `withCf` (the click is recorded, or a rule tests the country).
  */
@@ -20,7 +21,8 @@ export function visitor_facts(req, withCf) {
       if (typeof bm.score === 'number') score = String(bm.score);
     }
   }
-  return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}`;
+  const ip = h.get('cf-connecting-ip') ?? '';
+  return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}\n${ip}`;
 }
 
 /** The 302, built as a JS Worker would build it. */

@@ -36,6 +36,10 @@ pub struct Click {
     /// increment then only applies if that batch did not commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<String>,
+    /// The visitor key (a qualified click of a `DIRECT` link; see
+    /// `core::unique`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<String>,
 }
 
 /// Replays give up after this many tries (with the capped backoff, ~3 h).
@@ -60,13 +64,16 @@ impl Click {
 
     /// Its rollup event (id = click id: applied at most once).
     pub fn rollup_event(&self) -> RollupEvent {
-        RollupEvent::clicks(
+        let mut e = RollupEvent::clicks(
             self.click_id.clone(),
             self.ts,
             self.bot_reason.is_some(),
             self.dims(),
             1,
-        )
+        );
+        e.bot_reason = self.bot_reason.clone();
+        e.visitor = self.visitor.clone();
+        e
     }
 
     /// The replay message after failed try `self.attempt`, with its delay in
@@ -94,10 +101,10 @@ impl Click {
 #[derive(Debug, Default, PartialEq)]
 pub struct LedgerRows {
     /// `[click_id, handle, slug, campaign, rule_id, variant_id, country,
-    /// device, source, referrer_host, segment, bot, bot_reason, ts]`
+    /// device, source, referrer_host, segment, bot, bot_reason, ts, visitor]`
     pub clicks: Vec<Value>,
     /// `[handle, campaign, hour, slug, rule_id|"", country, device, source,
-    /// bot, clicks, last_ts]`
+    /// bot, bot_reason|"", clicks, last_ts]`
     pub aggregates: Vec<Value>,
 }
 
@@ -112,7 +119,7 @@ impl LedgerRows {
             &'a str,
             &'a str,
             &'a str,
-            bool,
+            &'a str,
         );
         let mut clicks = Vec::new();
         let mut sums: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
@@ -133,7 +140,8 @@ impl LedgerRows {
                     c.segment,
                     i64::from(c.bot_reason.is_some()),
                     c.bot_reason,
-                    c.ts
+                    c.ts,
+                    c.visitor
                 ])),
                 TrackingMode::AggregateOnly => {
                     let key = (
@@ -145,7 +153,7 @@ impl LedgerRows {
                         c.country.as_str(),
                         c.device.as_str(),
                         c.source.as_str(),
-                        c.bot_reason.is_some(),
+                        c.bot_reason.as_deref().unwrap_or(""),
                     );
                     let sum = sums.entry(key).or_insert((0, 0));
                     sum.0 += 1;
@@ -156,20 +164,9 @@ impl LedgerRows {
         let aggregates = sums
             .into_iter()
             .map(
-                |((h, c, hour, slug, rule, country, device, source, bot), (n, last))| {
-                    json!([
-                        h,
-                        c,
-                        hour,
-                        slug,
-                        rule,
-                        country,
-                        device,
-                        source,
-                        i64::from(bot),
-                        n,
-                        last
-                    ])
+                |((h, c, hour, slug, rule, country, device, source, reason), (n, last))| {
+                    let bot = i64::from(!reason.is_empty());
+                    json!([h, c, hour, slug, rule, country, device, source, bot, reason, n, last])
                 },
             )
             .collect();
@@ -180,6 +177,7 @@ impl LedgerRows {
 /// One stored hourly aggregate of an `AGGREGATE_ONLY` link, replayed by a
 /// rebuild as one event standing for all its clicks. Its id names the
 /// aggregate, so a repeated rebuild step is applied once.
+/// `bot_reason` is empty for qualified clicks.
 #[allow(clippy::too_many_arguments)]
 pub fn aggregate_event(
     hour: i64,
@@ -188,21 +186,21 @@ pub fn aggregate_event(
     country: &str,
     device: &str,
     source: &str,
-    bot: bool,
+    bot_reason: &str,
     clicks: i64,
     last_ts: i64,
 ) -> RollupEvent {
     let segment = format!("{}:{}", device.to_ascii_lowercase(), source);
-    RollupEvent::clicks(
-        format!(
-            "agg:{hour}:{slug}:{rule_id}:{country}:{device}:{source}:{}",
-            i64::from(bot)
-        ),
+    let bot = !bot_reason.is_empty();
+    let mut e = RollupEvent::clicks(
+        format!("agg:{hour}:{slug}:{rule_id}:{country}:{device}:{source}:{bot_reason}"),
         last_ts.max(hour),
         bot,
         Dims::of(slug, Some(rule_id), country, device, source, &segment),
         clicks,
-    )
+    );
+    e.bot_reason = bot.then(|| bot_reason.to_string());
+    e
 }
 
 #[cfg(test)]
@@ -228,6 +226,7 @@ mod tests {
             ts,
             attempt: 1,
             batch: None,
+            visitor: None,
         }
     }
 
@@ -258,6 +257,7 @@ mod tests {
                     "MOBILE",
                     "email",
                     0,
+                    "",
                     2,
                     h + 9
                 ]),
@@ -271,6 +271,7 @@ mod tests {
                     "MOBILE",
                     "email",
                     1,
+                    "user_agent",
                     1,
                     h + 3
                 ]),
@@ -288,8 +289,25 @@ mod tests {
         );
         let d = e.dims.unwrap();
         assert_eq!((d.device.as_str(), d.rule), ("mobile", None));
-        let a = aggregate_event(3_600_000, "promo", "", "DE", "TABLET", "qr", false, 4, 0);
-        assert_eq!(a.id, "agg:3600000:promo::DE:TABLET:qr:0");
+        assert_eq!(e.bot_reason.as_deref(), Some("user_agent"));
+        let a = aggregate_event(3_600_000, "promo", "", "DE", "TABLET", "qr", "", 4, 0);
+        assert_eq!(a.id, "agg:3600000:promo::DE:TABLET:qr:");
+        assert!(!a.bot && a.bot_reason.is_none());
+        let b = aggregate_event(
+            3_600_000,
+            "promo",
+            "",
+            "DE",
+            "TABLET",
+            "qr",
+            "head_request",
+            2,
+            0,
+        );
+        assert_eq!(
+            (b.bot, b.bot_reason.as_deref()),
+            (true, Some("head_request"))
+        );
         assert_eq!((a.ts, a.count), (3_600_000, 4));
         assert_eq!(a.dims.unwrap().segment, "tablet:qr");
     }

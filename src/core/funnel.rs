@@ -40,6 +40,14 @@ pub struct RollupEvent {
     /// (`AGGREGATE_ONLY` links) replayed by a rebuild.
     #[serde(default = "one")]
     pub count: i64,
+    /// Why a bot click was not qualified (`user_agent`, `head_request`,
+    /// `verified_bot`, `bot_score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_reason: Option<String>,
+    /// The visitor key of a qualified click of a `DIRECT` link (an HMAC
+    /// under the day's key, never an address): what unique clicks count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<String>,
 }
 
 fn one() -> i64 {
@@ -58,7 +66,26 @@ impl RollupEvent {
             value_cents: 0,
             currency: None,
             count,
+            bot_reason: None,
+            visitor: None,
         }
+    }
+
+    /// The rollup shard key: the visitor when there is one (all clicks of a
+    /// visitor meet in one shard, which decides their uniqueness), else the
+    /// event id. Stable for an event, so a retry meets its own dedup record.
+    pub fn shard_key(&self) -> &str {
+        self.visitor.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The unique-visitor key of a qualified click: `day:link:visitor`.
+    pub fn visitor_key(&self) -> Option<String> {
+        if self.kind != EventKind::Click || self.bot {
+            return None;
+        }
+        let (visitor, dims) = (self.visitor.as_deref()?, self.dims.as_ref()?);
+        let day = self.ts - self.ts.rem_euclid(crate::core::time::DAY_MS);
+        Some(format!("{day}:{}:{visitor}", dims.link))
     }
 
     /// A conversion (or a test conversion), attributed when `dims` is given.
@@ -83,6 +110,8 @@ impl RollupEvent {
             value_cents,
             currency: Some(currency),
             count: 1,
+            bot_reason: None,
+            visitor: None,
         }
     }
 }
@@ -166,6 +195,9 @@ pub struct Counters {
     /// currency → cents
     #[serde(default)]
     pub revenue: BTreeMap<String, i64>,
+    /// Qualified clicks that were a visitor's first on a link that UTC day.
+    #[serde(default)]
+    pub unique_clicks: i64,
 }
 
 impl Counters {
@@ -174,6 +206,7 @@ impl Counters {
         self.bot_clicks += o.bot_clicks;
         self.conversions += o.conversions;
         self.test_conversions += o.test_conversions;
+        self.unique_clicks += o.unique_clicks;
         self.last_ms = self.last_ms.max(o.last_ms);
         for (c, v) in &o.revenue {
             *self.revenue.entry(c.clone()).or_default() += v;
@@ -240,6 +273,21 @@ impl Snapshot {
                     rows.extend(d.rows());
                 }
             }
+            // Why bot clicks were excluded: one row per reason (not a
+            // breakdown of its own: no hour, no dimensions).
+            if let (EventKind::Click, true, Some(reason)) = (ev.kind, ev.bot, &ev.bot_reason) {
+                let x = Counters {
+                    clicks: n,
+                    bot_clicks: n,
+                    ..Default::default()
+                };
+                snap.rows
+                    .entry("excluded".into())
+                    .or_default()
+                    .entry(reason.clone())
+                    .or_default()
+                    .add(&x);
+            }
             for (dim, value) in rows {
                 snap.rows
                     .entry(dim.to_string())
@@ -251,6 +299,38 @@ impl Snapshot {
         }
         snap
     }
+    /// Count `delta` unique clicks (1, or −1 when an earlier click of the
+    /// same visitor, link and day arrived later and takes the unique over)
+    /// on every row the click at `ts` with `dims` counts in.
+    pub fn add_unique(&mut self, dims: &Dims, ts: i64, delta: i64) {
+        let hour = crate::core::time::hour_floor(ts).to_string();
+        let mut rows = vec![("total", ""), ("hour", hour.as_str())];
+        rows.extend(dims.rows());
+        for (dim, value) in rows {
+            self.rows
+                .entry(dim.to_string())
+                .or_default()
+                .entry(value.to_string())
+                .or_default()
+                .unique_clicks += delta;
+        }
+    }
+
+    /// Bot clicks per exclusion reason (every reason listed, 0 included).
+    pub fn excluded(&self) -> BTreeMap<&'static str, i64> {
+        const REASONS: [&str; 4] = ["user_agent", "head_request", "verified_bot", "bot_score"];
+        let rows = self.rows.get("excluded");
+        REASONS
+            .iter()
+            .map(|r| {
+                (
+                    *r,
+                    rows.and_then(|m| m.get(*r)).map(|c| c.clicks).unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
     pub fn total(&self) -> Counters {
         self.rows
             .get("total")
@@ -314,6 +394,8 @@ mod tests {
             value_cents: cents,
             currency: (cents > 0).then(|| "EUR".to_string()),
             count: 1,
+            bot_reason: None,
+            visitor: None,
         }
     }
 

@@ -26,4 +26,5 @@ pub mod stats;
 pub mod structure;
 pub mod time;
 pub mod token;
+pub mod unique;
 pub mod webhook;

@@ -28,9 +28,10 @@ pub struct Incoming<'a> {
 }
 
 /// What the runtime knows about a visitor, as the edge reads it in one call:
-/// `method \n user-agent \n referer \n country \n verifiedBot \n botScore`,
-/// where a missing referer is `\0` (header values can hold neither a line
-/// break nor NUL), and the last three are empty when unknown or not read.
+/// `method \n user-agent \n referer \n country \n verifiedBot \n botScore
+/// \n clientIp`, where a missing referer is `\0` (header values can hold
+/// neither a line break nor NUL), and the others are empty when unknown or
+/// not read. The client address is only ever hashed (`core::unique`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Packed<'a> {
     pub method: &'a str,
@@ -39,11 +40,12 @@ pub struct Packed<'a> {
     pub country: Option<&'a str>,
     pub verified_bot: bool,
     pub bot_score: Option<u32>,
+    pub client_ip: &'a str,
 }
 
 impl<'a> Packed<'a> {
     pub fn unpack(s: &'a str) -> Packed<'a> {
-        let mut f = s.splitn(6, '\n');
+        let mut f = s.splitn(7, '\n');
         let mut next = || f.next().unwrap_or("");
         let (method, user_agent, referer) = (next(), next(), next());
         let (country, verified, score) = (next(), next(), next());
@@ -54,6 +56,7 @@ impl<'a> Packed<'a> {
             country: (!country.is_empty()).then_some(country),
             verified_bot: verified == "1",
             bot_score: score.parse().ok(),
+            client_ip: next(),
         }
     }
 }
@@ -215,7 +218,7 @@ mod tests {
     #[test]
     fn packed_visitor_facts() {
         assert_eq!(
-            Packed::unpack("GET\nMozilla/5.0 (X)\nhttps://l.facebook.com/\nGB\n1\n12"),
+            Packed::unpack("GET\nMozilla/5.0 (X)\nhttps://l.facebook.com/\nGB\n1\n12\n203.0.113.9"),
             Packed {
                 method: "GET",
                 user_agent: "Mozilla/5.0 (X)",
@@ -223,10 +226,11 @@ mod tests {
                 country: Some("GB"),
                 verified_bot: true,
                 bot_score: Some(12),
+                client_ip: "203.0.113.9",
             }
         );
         assert_eq!(
-            Packed::unpack("HEAD\n\n\0\n\n\n"),
+            Packed::unpack("HEAD\n\n\0\n\n\n\n"),
             Packed {
                 method: "HEAD",
                 ..Default::default()

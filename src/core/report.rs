@@ -49,6 +49,7 @@ fn counters_json(t: &Counters, currency: &str) -> Map<String, Value> {
     m.insert("clicks".into(), json!(t.clicks));
     m.insert("botClicks".into(), json!(t.bot_clicks));
     m.insert("qualifiedClicks".into(), json!(t.qualified()));
+    m.insert("uniqueClicks".into(), json!(t.unique_clicks));
     m.insert("conversions".into(), json!(t.conversions));
     m.insert("revenue".into(), json!(round2(t.revenue_in(currency))));
     m.insert("currency".into(), json!(currency));
@@ -83,6 +84,7 @@ pub fn funnel_json(campaign_id: &str, currency: &str, s: &Snapshot) -> Value {
     let mut m = Map::new();
     m.insert("campaignId".into(), json!(campaign_id));
     m.extend(counters_json(&t, currency));
+    m.insert("excluded".into(), json!(s.excluded()));
     let bd = |dim: &str| -> Value {
         Value::Array(
             s.group(dim)
@@ -101,8 +103,14 @@ pub fn funnel_json(campaign_id: &str, currency: &str, s: &Snapshot) -> Value {
 /// The all-campaign aggregate: counters only. `revenue` is reported in
 /// `currency` when every campaign shares it; otherwise only `revenueByCurrency`
 /// is meaningful and `currency` is null.
-pub fn aggregate_json(total: &Counters, currency: Option<&str>, campaigns: usize) -> Value {
+pub fn aggregate_json(
+    total: &Counters,
+    excluded: &BTreeMap<&str, i64>,
+    currency: Option<&str>,
+    campaigns: usize,
+) -> Value {
     let mut m = counters_json(total, currency.unwrap_or(""));
+    m.insert("excluded".into(), json!(excluded));
     if currency.is_none() {
         m.insert("currency".into(), Value::Null);
         m.insert("revenue".into(), Value::Null);
@@ -120,6 +128,7 @@ pub fn group_json(dim: &str, currency: &str, s: &Snapshot) -> Vec<Value> {
                 dim: v,
                 "clicks": c.clicks,
                 "qualifiedClicks": c.qualified(),
+                "uniqueClicks": c.unique_clicks,
                 "conversions": c.conversions,
                 "revenue": round2(c.revenue_in(currency)),
                 "conversionRate": rate_json(c.conversions, c.qualified()),
@@ -210,6 +219,7 @@ pub fn timeseries(
                 "t": rfc3339(*t),
                 "clicks": c.clicks,
                 "qualifiedClicks": c.qualified(),
+                "uniqueClicks": c.unique_clicks,
                 "conversions": c.conversions,
                 "revenue": round2(c.revenue_in(currency)),
             })

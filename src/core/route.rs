@@ -42,6 +42,8 @@ pub enum Route {
     DevToken,
     /// Local development only: switch injected faults (tests).
     DevFaults,
+    /// Local development only: shift the isolate's clock (tests).
+    DevClock,
     Redirect(Handle, Slug),
     DetailPage(Handle, Slug),
     Mcp,
@@ -175,6 +177,10 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
         },
         ["v2", "dev", "faults"] => match method {
             Post => m(None, Need::PUBLIC, Ok(Route::DevFaults)),
+            _ => na("POST"),
+        },
+        ["v2", "dev", "clock"] => match method {
+            Post => m(None, Need::PUBLIC, Ok(Route::DevClock)),
             _ => na("POST"),
         },
         ["mcp"] => match method {

@@ -106,6 +106,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         futures_util::future::join_all(rows.iter().map(|c| snapshot(ctx, h, &c.campaign_id))).await;
     let mut total = Counters::default();
     let mut announced = 0i64;
+    let mut excluded: std::collections::BTreeMap<&str, i64> = Default::default();
     let mut funnels: Vec<(i64, serde_json::Value)> = Vec::with_capacity(rows.len());
     let currencies: std::collections::BTreeSet<&str> =
         rows.iter().map(|c| c.currency.as_str()).collect();
@@ -114,6 +115,9 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         let t = snap.total();
         total.add(&t);
         announced += snap.pending;
+        for (reason, n) in snap.excluded() {
+            *excluded.entry(reason).or_default() += n;
+        }
         funnels.push((t.last_ms, funnel_json(&c.campaign_id, &c.currency, &snap)));
     }
     funnels.sort_by_key(|f| std::cmp::Reverse(f.0));
@@ -125,7 +129,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         None
     };
     let mut body = json!({
-        "aggregate": aggregate_json(&total, shared_currency.or(if rows.is_empty() { Some("USD") } else { None }), rows.len()),
+        "aggregate": aggregate_json(&total, &excluded, shared_currency.or(if rows.is_empty() { Some("USD") } else { None }), rows.len()),
         "funnel": funnels.into_iter().map(|(_, f)| f).collect::<Vec<_>>(),
         "truncated": truncated,
     });

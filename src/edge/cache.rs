@@ -8,9 +8,11 @@
 use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
+use crate::core::ids::random_hex;
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
-use crate::edge::db::{text, Db};
+use crate::core::time::DAY_MS;
+use crate::edge::db::{int, text, Db};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -180,6 +182,58 @@ fn put_rules(handle: &str, now: i64, rules: Rc<Vec<Rule>>) {
         }
         m.insert(handle.to_string(), (now, rules));
     })
+}
+
+thread_local! {
+    /// Today's visitor-key secret: `(day start, secret)`.
+    static DAY_KEY: RefCell<Option<(i64, Rc<[u8]>)>> = const { RefCell::new(None) };
+}
+
+/// Today's secret for visitor keys, if this isolate has it already.
+pub fn day_key_cached(now: i64) -> Option<Rc<[u8]>> {
+    let day = now - now.rem_euclid(DAY_MS);
+    DAY_KEY.with(|k| {
+        k.borrow()
+            .as_ref()
+            .filter(|(d, _)| *d == day)
+            .map(|(_, s)| s.clone())
+    })
+}
+
+#[derive(Deserialize)]
+struct SecretRow {
+    secret: String,
+}
+
+/// Today's secret for visitor keys: from this isolate, else D1, where the
+/// first isolate of the day creates it (every isolate everywhere then reads
+/// the same one, so a visitor hashes alike wherever they click). The
+/// scheduled job deletes it when its day is over.
+pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<[u8]>> {
+    if let Some(k) = day_key_cached(now) {
+        return Ok(k);
+    }
+    let day = now - now.rem_euclid(DAY_MS);
+    let fresh = random_hex(32)?;
+    let results = db
+        .batch(vec![
+            db.stmt(
+                "INSERT INTO visitor_keys (day, secret) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
+                &[int(day), text(&fresh)],
+            )?,
+            db.stmt("SELECT secret FROM visitor_keys WHERE day = ?", &[int(day)])?,
+        ])
+        .await?;
+    let secret = results
+        .get(1)
+        .map(|r| r.results::<SecretRow>())
+        .transpose()?
+        .and_then(|rows| rows.into_iter().next())
+        .map(|r| r.secret)
+        .unwrap_or(fresh);
+    let secret: Rc<[u8]> = Rc::from(secret.into_bytes());
+    DAY_KEY.with(|k| *k.borrow_mut() = Some((day, secret.clone())));
+    Ok(secret)
 }
 
 thread_local! {

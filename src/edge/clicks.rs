@@ -169,7 +169,8 @@ pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
         // Counted as pending until its replay reaches the rollup (announcing
         // it again on a later try changes nothing).
         if let Some(h) = Handle::parse(&click.handle) {
-            let ids = vec![click.click_id.clone()];
+            let event = click.rollup_event();
+            let ids = vec![(event.id.clone(), event.shard_key().to_string())];
             if let Err(e) = rollup::announce(env, &h, &click.campaign, shards, ids).await {
                 log::event(
                     "click_pending_unannounced",
@@ -225,25 +226,27 @@ async fn write_ledger(
         if !rows.clicks.is_empty() {
             stmts.push(db.stmt(
                 "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
-                 referrer_host, segment, bot, bot_reason, ts) \
+                 referrer_host, segment, bot, bot_reason, ts, visitor) \
                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
                  json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
                  json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
                  json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
-                 json_extract(value, '$[12]'), json_extract(value, '$[13]') \
+                 json_extract(value, '$[12]'), json_extract(value, '$[13]'), json_extract(value, '$[14]') \
                  FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
                 &[text(&Value::from(rows.clicks.clone()).to_string())],
             )?);
         }
         if !rows.aggregates.is_empty() {
             stmts.push(db.stmt(
-                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, clicks, last_ts) \
+                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, \
+                 bot_reason, clicks, last_ts) \
                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
                  json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
                  json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
-                 json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?) WHERE true \
+                 json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]') \
+                 FROM json_each(?) WHERE true \
                  AND NOT EXISTS (SELECT 1 FROM aggregate_writes WHERE write_id IN (?2, ?3)) \
-                 ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot) \
+                 ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, bot_reason) \
                  DO UPDATE SET clicks = clicks + excluded.clicks, last_ts = max(last_ts, excluded.last_ts)",
                 &[
                     text(&Value::from(rows.aggregates.clone()).to_string()),

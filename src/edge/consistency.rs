@@ -146,7 +146,8 @@ const PER_RUN: i64 = 200;
 /// The daily reconciliation, from the scheduled job (every minute): on a
 /// UTC day, every campaign whose last reconciliation is older than that
 /// day is checked, `PER_RUN` per run, and its result kept; a WARN is also
-/// logged. Cheap when there is nothing to do (one indexed query).
+/// logged. The rollup objects forget unique-visitor firsts of days older
+/// than three then. Cheap when there is nothing to do (one indexed query).
 pub async fn reconcile_daily(env: &Env, db: &Db, shards: u32, now: i64) -> ApiResult<usize> {
     let day = now - now.rem_euclid(DAY_MS);
     let due = db
@@ -164,6 +165,8 @@ pub async fn reconcile_daily(env: &Env, db: &Db, shards: u32, now: i64) -> ApiRe
         };
         let snap = rollup::snapshot(env, &h, &k.campaign_id, shards).await?;
         let o = check(db, &h, &k.campaign_id, &snap).await?;
+        // Unique-visitor firsts older than 3 days are no longer needed.
+        rollup::forget_visitors(env, &h, &k.campaign_id, shards, day - 3 * DAY_MS).await?;
         if o.verdict != Verdict::Pass {
             log::event(
                 "rollup_drift",

@@ -9,8 +9,26 @@ use worker::{Headers, Request, Response, ResponseBuilder};
 /// Default body limit; site structures allow 256 KiB.
 pub const MAX_BODY: usize = crate::core::catalog::MAX_BODY_BYTES;
 
+thread_local! {
+    /// Local development only (`POST /v2/dev/clock`): shifts this isolate's
+    /// clock, so tests can cross a day boundary.
+    static CLOCK_OFFSET_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// The time events are recorded at (shifted by `POST /v2/dev/clock` in
+/// local development).
 pub fn now_ms() -> i64 {
+    wall_ms() + CLOCK_OFFSET_MS.with(|c| c.get())
+}
+
+/// The real time, never shifted: what credentials expire by.
+pub fn wall_ms() -> i64 {
     js_sys::Date::now() as i64
+}
+
+/// Shift this isolate's clock (local development only).
+pub fn set_clock_offset(ms: i64) {
+    CLOCK_OFFSET_MS.with(|c| c.set(ms));
 }
 
 /// Runtime failures become `ApiError::Internal`: the detail is logged once

@@ -47,8 +47,8 @@ async fn queue(
 }
 
 /// Every minute: apply rollup events parked while a rollup object was
-/// failing, forget aggregate write ids past their use, and reconcile the
-/// rollups with the ledger once a day.
+/// failing, forget aggregate write ids past their use and past days' visitor
+/// keys, and reconcile the rollups with the ledger once a day.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let cfg = config::get(&env);
@@ -174,6 +174,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::Meta => http::ok(crate::core::catalog::catalog()),
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
+        Route::DevClock => dev_clock(c, &mut req).await,
         Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),
         Route::CampaignCreate(h) => campaigns::create(c, &mut req, h).await,
         Route::CampaignList(h) => campaigns::list(c, &req, h).await,
@@ -239,7 +240,7 @@ pub(crate) async fn principal(ctx: &Ctx, req: &Request) -> ApiResult<Option<Prin
     if token.starts_with("pat_") {
         return Ok(Some(tokens::authenticate(ctx, &token).await?));
     }
-    let now = http::now_ms() / 1000;
+    let now = http::wall_ms() / 1000;
     Ok(Some(Principal::Jwt(verify_jwt(&token, &ctx.cfg.jwt, now)?)))
 }
 
@@ -262,11 +263,30 @@ async fn dev_token(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::field("handle", "must be a valid handle"))?;
     let role = Role::parse(o.str("role")?.unwrap_or("OWNER"))
         .ok_or_else(|| ApiError::field("role", "must be VIEWER, CREATOR, ADMIN or OWNER"))?;
-    let now = http::now_ms() / 1000;
+    let now = http::wall_ms() / 1000;
     let payload = serde_json::json!({"sub": "dev-user", "iat": now, "exp": now + 8 * 3600, "handles": {handle.as_str(): role.as_str()}});
     let token = sign_jwt(&payload, &ctx.cfg.jwt.secret);
     http::ok(
         serde_json::json!({"token": token, "handle": handle.as_str(), "role": role.as_str(), "expiresIn": 8 * 3600}),
+    )
+}
+
+/// `POST /v2/dev/clock {"offsetMs": n}`: local development and tests only
+/// (`DEV_SIGN_IN`); shifts this isolate's clock by `n` ms (0 resets it).
+async fn dev_clock(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
+    if !ctx.cfg.dev_sign_in {
+        return Err(ApiError::NotFound("Route".into()));
+    }
+    let m = crate::core::json::parse_object(&http::read_body(req, http::MAX_BODY).await?)?;
+    let o = crate::core::json::Obj::new(&m);
+    o.only(&["offsetMs"])?;
+    let offset = o
+        .int("offsetMs")?
+        .filter(|n| n.abs() <= 400 * crate::core::time::DAY_MS)
+        .ok_or_else(|| ApiError::field("offsetMs", "must be an integer of at most 400 days"))?;
+    http::set_clock_offset(offset);
+    http::ok(
+        serde_json::json!({"offsetMs": offset, "now": crate::core::time::rfc3339(http::now_ms())}),
     )
 }
 

@@ -24,7 +24,9 @@ struct ClickLedgerRow {
     source: String,
     segment: String,
     bot: i64,
+    bot_reason: Option<String>,
     ts: i64,
+    visitor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,7 +37,7 @@ struct AggregateRow {
     country: String,
     device: String,
     source: String,
-    bot: i64,
+    bot_reason: String,
     clicks: i64,
     last_ts: i64,
 }
@@ -55,7 +57,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         let rows = ctx
             .db
             .all::<ClickLedgerRow>(
-                "SELECT click_id, slug, rule_id, country, device, source, segment, bot, ts FROM clicks \
+                "SELECT click_id, slug, rule_id, country, device, source, segment, bot, bot_reason, ts, visitor FROM clicks \
                  WHERE handle = ? AND campaign_id = ? AND click_id > ? ORDER BY click_id LIMIT ?",
                 &[text(h.as_str()), text(cid), text(&after), int(PAGE)],
             )
@@ -75,7 +77,12 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
                     &r.source,
                     &r.segment,
                 );
-                RollupEvent::clicks(r.click_id, r.ts, r.bot != 0, dims, 1)
+                {
+                    let mut e = RollupEvent::clicks(r.click_id, r.ts, r.bot != 0, dims, 1);
+                    e.bot_reason = r.bot_reason.filter(|_| e.bot);
+                    e.visitor = r.visitor;
+                    e
+                }
             })
             .collect();
         rollup::apply(env, &h, cid, shards, events).await?;
@@ -86,7 +93,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
     let aggregates = ctx
         .db
         .all::<AggregateRow>(
-            "SELECT hour, slug, rule_id, country, device, source, bot, clicks, last_ts FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
+            "SELECT hour, slug, rule_id, country, device, source, bot_reason, clicks, last_ts FROM click_aggregates WHERE handle = ? AND campaign_id = ?",
             &[text(h.as_str()), text(cid)],
         )
         .await?;
@@ -101,7 +108,7 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
                 &r.country,
                 &r.device,
                 &r.source,
-                r.bot != 0,
+                &r.bot_reason,
                 r.clicks,
                 r.last_ts,
             )

@@ -9,8 +9,10 @@
 use crate::core::click::Click;
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{ClickId, Handle, Slug};
+use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView, Packed};
 use crate::core::rules::read_country;
+use crate::core::unique::visitor_key;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
 use crate::edge::ctx::Ctx;
@@ -44,9 +46,10 @@ pub async fn redirect(
 ) -> ApiResult<Response> {
     let now = http::now_ms();
     let ttl = ctx.cfg.cache_ttl_ms;
-    let (link, rules) = futures_util::future::join(
+    let (link, rules, day_key) = futures_util::future::join3(
         cache::link(&ctx.db, ttl, h.as_str(), slug.as_str(), now),
         cache::rules(&ctx.db, ttl, h.as_str(), now),
+        cache::day_key(&ctx.db, now),
     )
     .await;
     let Some(link) = link? else {
@@ -57,10 +60,19 @@ pub async fn redirect(
         log::event("rules_load_failed", &e.to_string());
         Rc::new(Vec::new())
     });
+    // Nor may the day's visitor key: the click then counts, but not as unique.
+    let day_key = day_key
+        .inspect_err(|e| log::event("visitor_key_failed", &e.to_string()))
+        .ok();
     let facts = visitor_facts(req, reads_cf(&link, &rules));
     let v = Packed::unpack(&facts);
+    let served = Served {
+        link: &link,
+        rules: &rules,
+        day_key: day_key.as_deref(),
+    };
     answer(
-        &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &link, &rules, now,
+        &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &served, now,
     )
     .map(Response::from)
 }
@@ -89,6 +101,12 @@ pub fn cached(
     let now = http::now_ms();
     let link = cache::get_link(h.as_str(), slug.as_str(), now, cfg.cache_ttl_ms)?;
     let rules = cache::get_rules(h.as_str(), now, cfg.cache_ttl_ms)?;
+    // A unique-counted click needs today's visitor-key secret (a new day
+    // reads it once per isolate, on the async path).
+    let day_key = match &link {
+        Some(l) if counts_visitors(l) => Some(cache::day_key_cached(now)?),
+        _ => None,
+    };
     let facts = visitor_facts(req, link.as_ref().is_some_and(|l| reads_cf(l, &rules)));
     let v = Packed::unpack(&facts);
     // Other methods go to the async path, which answers 405.
@@ -97,8 +115,29 @@ pub fn cached(
     }
     Some(match link {
         None => Ok(not_found_page().into()),
-        Some(link) => answer(env, wctx, cfg, &v, query, h, slug, &link, &rules, now),
+        Some(link) => {
+            let served = Served {
+                link: &link,
+                rules: &rules,
+                day_key: day_key.as_deref(),
+            };
+            answer(env, wctx, cfg, &v, query, h, slug, &served, now)
+        }
     })
+}
+
+/// Whether clicks on the link count unique visitors: tracked `DIRECT` links
+/// (`AGGREGATE_ONLY` keeps no per-visitor data at all).
+fn counts_visitors(link: &LinkEntry) -> bool {
+    link.tracks() && link.policy.mode == TrackingMode::Direct
+}
+
+/// What the redirect serves from: the link, the handle's rules, and today's
+/// visitor-key secret (None: not needed, or not to be had).
+struct Served<'a> {
+    link: &'a LinkEntry,
+    rules: &'a [crate::core::rules::Rule],
+    day_key: Option<&'a [u8]>,
 }
 
 /// Decide, answer 302, and buffer the click for recording.
@@ -111,10 +150,10 @@ fn answer(
     query: Option<&str>,
     h: &Handle,
     slug: &Slug,
-    link: &LinkEntry,
-    rules: &[crate::core::rules::Rule],
+    served: &Served<'_>,
     now: i64,
 ) -> ApiResult<web_sys::Response> {
+    let Served { link, rules, .. } = *served;
     let tracking = link.tracks();
     let click_id = if link.policy.append_context_param || tracking {
         Some(ClickId::generate()?)
@@ -145,6 +184,16 @@ fn answer(
 
     if let (true, Some(id), Some(campaign)) = (tracking, click_id, link.campaign_id.clone()) {
         let f = d.facts;
+        let visitor = match (served.day_key, &f.bot_reason) {
+            (Some(secret), None) if counts_visitors(link) => Some(visitor_key(
+                secret,
+                v.client_ip,
+                v.user_agent,
+                h.as_str(),
+                slug.as_str(),
+            )),
+            _ => None,
+        };
         clicks::buffer(
             env,
             wctx,
@@ -166,6 +215,7 @@ fn answer(
                 ts: now,
                 attempt: 1,
                 batch: None,
+                visitor,
             },
         );
     }

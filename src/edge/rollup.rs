@@ -10,6 +10,8 @@ use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{shard_of, RollupEvent, Snapshot};
 use crate::core::ids::Handle;
 use crate::core::report::HourRow;
+use crate::core::time::DAY_MS;
+use crate::core::unique::{self, First};
 use crate::edge::db::{int, text, Db};
 use serde::Deserialize;
 use serde_json::json;
@@ -31,7 +33,14 @@ CREATE TABLE IF NOT EXISTS revenue (
   dim TEXT NOT NULL, value TEXT NOT NULL, currency TEXT NOT NULL, cents INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (dim, value, currency)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS visitors (
+  key TEXT PRIMARY KEY, day INTEGER NOT NULL, first_json TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS visitors_by_day ON visitors (day);
 ";
+
+/// Columns added to objects created before them (an error means: there).
+const UPGRADES: [&str; 1] =
+    ["ALTER TABLE counters ADD COLUMN unique_clicks INTEGER NOT NULL DEFAULT 0"];
 
 #[durable_object]
 pub struct CampaignRollup {
@@ -43,6 +52,9 @@ impl DurableObject for CampaignRollup {
         let sql = state.storage().sql();
         if let Err(e) = sql.exec(SCHEMA, None) {
             crate::edge::log::event("rollup_schema_failed", &e.to_string());
+        }
+        for upgrade in UPGRADES {
+            let _ = sql.exec(upgrade, None);
         }
         CampaignRollup { sql }
     }
@@ -63,6 +75,11 @@ impl DurableObject for CampaignRollup {
                 let ids: Vec<String> = req.json().await?;
                 self.handle_pending(&ids).map(|_| json!({"pending": true}))
             }
+            (Method::Post, "/forget") => {
+                let before: i64 = req.json().await?;
+                self.handle_forget(before)
+                    .map(|_| json!({"forgotten": true}))
+            }
             _ => return Response::error("not found", 404),
         };
         match result {
@@ -81,6 +98,13 @@ struct CounterRow {
     conversions: i64,
     test_conversions: i64,
     last_ms: i64,
+    unique_clicks: i64,
+}
+
+#[derive(Deserialize)]
+struct FirstRow {
+    key: String,
+    first_json: String,
 }
 
 #[derive(Deserialize)]
@@ -128,7 +152,8 @@ impl CampaignRollup {
             fresh.into_iter().map(|r| r.id).collect();
         // `remove`: an id repeated inside the batch counts once.
         let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
-        let delta = Snapshot::of_events(new.iter().copied());
+        let mut delta = Snapshot::of_events(new.iter().copied());
+        delta.merge(&self.uniques(&new)?);
         let mut counters = Vec::new();
         let mut revenue = Vec::new();
         for (dim, values) in &delta.rows {
@@ -140,7 +165,8 @@ impl CampaignRollup {
                     c.bot_clicks,
                     c.conversions,
                     c.test_conversions,
-                    c.last_ms
+                    c.last_ms,
+                    c.unique_clicks
                 ]));
                 for (currency, cents) in &c.revenue {
                     revenue.push(json!([dim, value, currency, cents]));
@@ -149,14 +175,15 @@ impl CampaignRollup {
         }
         if !counters.is_empty() {
             self.sql.exec(
-                "INSERT INTO counters (dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms) \
+                "INSERT INTO counters (dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms, unique_clicks) \
                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
                  json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-                 json_extract(value, '$[6]') FROM json_each(?) WHERE true \
+                 json_extract(value, '$[6]'), json_extract(value, '$[7]') FROM json_each(?) WHERE true \
                  ON CONFLICT (dim, value) DO UPDATE SET \
                  clicks = clicks + excluded.clicks, bot_clicks = bot_clicks + excluded.bot_clicks, \
                  conversions = conversions + excluded.conversions, \
                  test_conversions = test_conversions + excluded.test_conversions, \
+                 unique_clicks = unique_clicks + excluded.unique_clicks, \
                  last_ms = max(last_ms, excluded.last_ms)",
                 vec![v_s(&serde_json::Value::Array(counters).to_string())],
             )?;
@@ -182,7 +209,7 @@ impl CampaignRollup {
         let counters: Vec<CounterRow> = self
             .sql
             .exec(
-                &format!("SELECT dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms FROM counters WHERE {cond}"),
+                &format!("SELECT dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms, unique_clicks FROM counters WHERE {cond}"),
                 None,
             )?
             .to_array()?;
@@ -206,6 +233,7 @@ impl CampaignRollup {
             c.conversions = r.conversions;
             c.test_conversions = r.test_conversions;
             c.last_ms = r.last_ms;
+            c.unique_clicks = r.unique_clicks;
         }
         for r in revenue {
             let c = snap
@@ -227,6 +255,53 @@ impl CampaignRollup {
             .to_array()?;
         snap.pending = n.first().map(|r| r.n).unwrap_or(0);
         Ok(snap)
+    }
+
+    /// The unique-click deltas of newly applied events (`core::unique`),
+    /// storing the firsts they change.
+    fn uniques(&self, new: &[&RollupEvent]) -> worker::Result<Snapshot> {
+        let keys: Vec<String> = new.iter().filter_map(|e| e.visitor_key()).collect();
+        if keys.is_empty() {
+            return Ok(Snapshot::default());
+        }
+        let rows: Vec<FirstRow> = self
+            .sql
+            .exec(
+                "SELECT key, first_json FROM visitors WHERE key IN (SELECT value FROM json_each(?))",
+                vec![v_s(&serde_json::to_string(&keys)?)],
+            )?
+            .to_array()?;
+        let stored: std::collections::BTreeMap<String, First> = rows
+            .into_iter()
+            .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?)))
+            .collect();
+        let (delta, changed) = unique::apply(new.iter().copied(), &stored);
+        if !changed.is_empty() {
+            let rows: Vec<serde_json::Value> = changed
+                .iter()
+                .map(|(k, f)| {
+                    let day = f.ts - f.ts.rem_euclid(DAY_MS);
+                    Ok(json!([k, day, serde_json::to_string(f)?]))
+                })
+                .collect::<serde_json::Result<_>>()?;
+            self.sql.exec(
+                "INSERT INTO visitors (key, day, first_json) SELECT json_extract(value, '$[0]'), \
+                 json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?) WHERE true \
+                 ON CONFLICT (key) DO UPDATE SET first_json = excluded.first_json",
+                vec![v_s(&serde_json::Value::Array(rows).to_string())],
+            )?;
+        }
+        Ok(delta)
+    }
+
+    /// Forget the firsts of days before `before` (their counts stay): only
+    /// a click replayed days late could still need them.
+    fn handle_forget(&self, before: i64) -> worker::Result<()> {
+        self.sql.exec(
+            "DELETE FROM visitors WHERE day < ?",
+            vec![SqlStorageValue::from(before)],
+        )?;
+        Ok(())
     }
 
     /// Announce events on their way (not yet applied ones only).
@@ -261,6 +336,7 @@ impl CampaignRollup {
         self.sql.exec("DELETE FROM applied", None)?;
         self.sql.exec("DELETE FROM counters", None)?;
         self.sql.exec("DELETE FROM revenue", None)?;
+        self.sql.exec("DELETE FROM visitors", None)?;
         Ok(())
     }
 }
@@ -319,7 +395,7 @@ pub async fn apply(
 ) -> ApiResult<()> {
     let mut by_shard: Vec<Vec<RollupEvent>> = (0..shards.max(1)).map(|_| Vec::new()).collect();
     for ev in events {
-        let k = shard_of(&ev.id, shards) as usize;
+        let k = shard_of(ev.shard_key(), shards) as usize;
         if let Some(bucket) = by_shard.get_mut(k) {
             bucket.push(ev);
         }
@@ -342,17 +418,18 @@ pub async fn apply(
 }
 
 /// Announce events that are accepted but on their way (a click replayed
-/// through the queue): counted as `pending` until they are applied.
+/// through the queue): counted as `pending` until they are applied. Each id
+/// comes with its event's shard key (`RollupEvent::shard_key`).
 pub async fn announce(
     env: &Env,
     h: &Handle,
     campaign: &str,
     shards: u32,
-    ids: Vec<String>,
+    ids: Vec<(String, String)>,
 ) -> ApiResult<()> {
     let mut by_shard: Vec<Vec<String>> = (0..shards.max(1)).map(|_| Vec::new()).collect();
-    for id in ids {
-        let k = shard_of(&id, shards) as usize;
+    for (id, shard_key) in ids {
+        let k = shard_of(&shard_key, shards) as usize;
         if let Some(bucket) = by_shard.get_mut(k) {
             bucket.push(id);
         }
@@ -416,6 +493,28 @@ pub async fn series(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiRe
             .await?
             .concat(),
     )
+}
+
+/// Forget unique-visitor firsts of days before `before` in every shard.
+pub async fn forget_visitors(
+    env: &Env,
+    h: &Handle,
+    campaign: &str,
+    shards: u32,
+    before: i64,
+) -> ApiResult<()> {
+    for k in 0..shards.max(1) {
+        let name = object_name(h, campaign, k);
+        call(
+            env,
+            &name,
+            Method::Post,
+            "/forget",
+            Some(before.to_string()),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn reset(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiResult<()> {

@@ -225,7 +225,7 @@ pub async fn detail_page(ctx: &Ctx, req: &Request, h: Handle, slug: Slug) -> Api
         .await?
         .ok_or_else(|| ApiError::NotFound("Page".into()))?;
     let signed_in = session_token(req)
-        .map(|t| verify_jwt(&t, &ctx.cfg.jwt, http::now_ms() / 1000).is_ok())
+        .map(|t| verify_jwt(&t, &ctx.cfg.jwt, http::wall_ms() / 1000).is_ok())
         .unwrap_or(false);
     if !signed_in {
         let e = ApiError::Unauthorized(format!(

@@ -60,7 +60,7 @@ fn caller_role(ctx: &Ctx, h: &Handle) -> ApiResult<(Role, String)> {
 pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Response> {
     let (role, sub) = caller_role(ctx, &h)?;
     let body = parse_object(&read_body(req, MAX_BODY).await?)?;
-    let now = http::now_ms();
+    let now = http::wall_ms();
     let new = NewToken::parse(&body, role, now)?;
     let (secret, hash) = new_secret()?;
     let id = format!("tok_{}", random_hex(8)?);
@@ -143,7 +143,7 @@ pub async fn authenticate(ctx: &Ctx, secret: &str) -> ApiResult<Principal> {
         )
         .await?
         .ok_or_else(invalid)?;
-    let now = http::now_ms();
+    let now = http::wall_ms();
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
         return Err(invalid());
     }

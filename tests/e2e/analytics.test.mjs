@@ -119,6 +119,9 @@ describe('funnel', () => {
       clicks: N,
       botClicks: 0,
       qualifiedClicks: N,
+      // Every visit comes from one address; the 5 distinct User-Agents are 5 visitors.
+      uniqueClicks: 5,
+      excluded: { user_agent: 0, head_request: 0, verified_bot: 0, bot_score: 0 },
       conversions: 1,
       revenue: 120.5,
       currency: 'USD',
@@ -135,21 +138,25 @@ describe('funnel', () => {
     });
 
     // groupBy=segment: the attributed conversion sits under mobile:email.
-    const s = (segment, clicks, conversions = 0, revenue = 0) => ({
-      segment, clicks, qualifiedClicks: clicks, conversions, revenue, conversionRate: rate(conversions, clicks),
+    // A visitor's first click on the link that day is the unique one: the second
+    // iPhone and Windows visits and the Android's later email visit are not.
+    const s = (segment, clicks, uniqueClicks, conversions = 0, revenue = 0) => ({
+      segment, clicks, qualifiedClicks: clicks, uniqueClicks, conversions, revenue, conversionRate: rate(conversions, clicks),
       interval: wilsonInterval(conversions, clicks),
     });
-    assert.deepEqual(await groupBy('spring-launch', 'segment'), {
+    const { asOf, pendingEvents, sampled, ...grouped } = await groupBy('spring-launch', 'segment');
+    assert.deepEqual([asOf, pendingEvents, sampled], [f.lastSeenAt, 0, false]);
+    assert.deepEqual(grouped, {
       campaignId: 'spring-launch',
       groupBy: 'segment',
       currency: 'USD',
       segments: [
-        s('mobile:email', 3, 1, 120.5),
-        s('desktop:direct', 1),
-        s('desktop:email', 1),
-        s('desktop:search', 1),
-        s('mobile:social', 1),
-        s('tablet:social', 1),
+        s('mobile:email', 3, 1, 1, 120.5),
+        s('desktop:direct', 1, 1),
+        s('desktop:email', 1, 1),
+        s('desktop:search', 1, 0),
+        s('mobile:social', 1, 1),
+        s('tablet:social', 1, 1),
       ],
     });
 
@@ -259,6 +266,9 @@ describe('funnel', () => {
       clicks: 5,
       botClicks: 3,
       qualifiedClicks: 2,
+      uniqueClicks: 2,
+      // Why the 3 bot clicks were not qualified; they sum to botClicks.
+      excluded: { user_agent: 2, head_request: 1, verified_bot: 0, bot_score: 0 },
       conversions: 0,
       revenue: 0,
       currency: 'USD',
@@ -382,11 +392,11 @@ describe('funnel', () => {
       const expected = [];
       for (let t = first; t < to; t += step) expected.push(new Date(t).toISOString());
       assert.deepEqual(ts.map((b) => b.t), expected, interval);
-      for (const b of ts) assert.deepEqual(Object.keys(b).sort(), ['clicks', 'conversions', 'qualifiedClicks', 'revenue', 't']);
+      for (const b of ts) assert.deepEqual(Object.keys(b).sort(), ['clicks', 'conversions', 'qualifiedClicks', 'revenue', 't', 'uniqueClicks']);
       const sum = (k) => Math.round(ts.reduce((a, b) => a + b[k], 0) * 100) / 100;
       assert.deepEqual(
-        [sum('clicks'), sum('qualifiedClicks'), sum('conversions'), sum('revenue')],
-        [fin.clicks, fin.qualifiedClicks, fin.conversions, fin.revenue],
+        [sum('clicks'), sum('qualifiedClicks'), sum('uniqueClicks'), sum('conversions'), sum('revenue')],
+        [fin.clicks, fin.qualifiedClicks, 3, fin.conversions, fin.revenue],
         `${interval} buckets sum to the funnel`,
       );
     }
@@ -481,5 +491,49 @@ describe('funnel', () => {
     }, { timeout: 15_000, interval: 250 });
     assert.ok(after, 'the scheduled job reconciled the campaign');
     assert.match(after.detail, /Last daily reconciliation: PASS at \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\.$/);
+  });
+
+  test('12. unique clicks: distinct and repeated visitors, bots, across a UTC day boundary; a rebuild reproduces them', async () => {
+    const clock = (offsetMs) => app.api('POST', '/v2/dev/clock', { token: null, body: { offsetMs } });
+    // Start an hour before the next UTC midnight (the isolate's clock, shifted).
+    const now = Date.now();
+    const toMidnight = DAY - (now % DAY);
+    assert.equal((await clock(toMidnight - HOUR)).status, 200);
+    try {
+      await createCampaign('uniq-cmp');
+      await putLink('uniq-a', 'uniq-cmp');
+      await putLink('uniq-b', 'uniq-cmp');
+      const visit = (slug, ua, q = '') => clickId(`/demo/${slug}${q}`, { ua, country: 'US' });
+      // Day 1: A twice on link a, B once, A once on link b (another link: unique again), a bot.
+      await visit('uniq-a', UA.iphone, '?utm_source=email');
+      await visit('uniq-a', UA.iphone, '?utm_source=social');
+      await visit('uniq-a', UA.mac);
+      await visit('uniq-b', UA.iphone);
+      assert.equal((await app.click('/demo/uniq-a', { ua: UA.slackPreview })).status, 302);
+      let f = await settleClicks('uniq-cmp', 5);
+      assert.deepEqual([f.clicks, f.qualifiedClicks, f.uniqueClicks], [5, 4, 3]);
+      const bySource = Object.fromEntries((await groupBy('uniq-cmp', 'source')).sources.map((r) => [r.source, r.uniqueClicks]));
+      assert.deepEqual(bySource, { email: 1, social: 0, direct: 2 });
+      // Past midnight: a new day, a new key — A is unique again on link a, once.
+      assert.equal((await clock(toMidnight + HOUR)).status, 200);
+      await visit('uniq-a', UA.iphone);
+      await visit('uniq-a', UA.iphone);
+      f = await settleClicks('uniq-cmp', 7);
+      assert.deepEqual([f.clicks, f.qualifiedClicks, f.uniqueClicks], [7, 6, 4]);
+      const byLink = Object.fromEntries((await groupBy('uniq-cmp', 'link')).links.map((r) => [r.link, r.uniqueClicks]));
+      assert.deepEqual(byLink, { 'uniq-a': 3, 'uniq-b': 1 });
+      // Day buckets: 3 unique on day 1, 1 on day 2.
+      const from = new Date(now + toMidnight - DAY).toISOString();
+      const to = new Date(now + toMidnight + DAY).toISOString();
+      const ts = await app.api('GET', `${H}/analytics?campaignId=uniq-cmp&interval=day&from=${from}&to=${to}`);
+      assert.deepEqual(ts.body.timeseries.map((b) => [b.clicks, b.uniqueClicks]), [[5, 3], [2, 1]]);
+      // The ledger keeps the visitor keys (never an address): a rebuild counts the same.
+      const rebuilt = await app.api('POST', `${H}/campaigns/uniq-cmp/rollup/rebuild`);
+      assert.equal(rebuilt.status, 200, rebuilt.text);
+      assert.equal(rebuilt.body.funnel[0].uniqueClicks, 4);
+      assert.deepEqual(rebuilt.body.funnel[0].excluded, { user_agent: 1, head_request: 0, verified_bot: 0, bot_score: 0 });
+    } finally {
+      await clock(0);
+    }
   });
 });

@@ -93,6 +93,8 @@ describe('conversions', () => {
       clicks: 2,
       botClicks: 0,
       qualifiedClicks: 2,
+      uniqueClicks: 1, // both clicks from one visitor (same address and User-Agent)
+      excluded: { user_agent: 0, head_request: 0, verified_bot: 0, bot_score: 0 },
       conversions: 2,
       revenue: 10,
       currency: 'USD',

@@ -113,7 +113,7 @@ describe('attribution', () => {
     const g = await t.call('GET', '/analytics?groupBy=rule&campaignId=spring-launch');
     assert.equal(g.status, 200);
     assert.deepEqual(g.body.rules, [
-      { rule: 'spring-mobile-variant', clicks: 2, qualifiedClicks: 2, conversions: 1, revenue: 42.5, conversionRate: 0.5, interval: { lo: 0.0945, hi: 0.9055 } },
+      { rule: 'spring-mobile-variant', clicks: 2, qualifiedClicks: 2, uniqueClicks: 2, conversions: 1, revenue: 42.5, conversionRate: 0.5, interval: { lo: 0.0945, hi: 0.9055 } },
     ]);
   });
 });
