@@ -202,8 +202,9 @@ export const splitList = (s) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** A small data table. cols: [{label, get(row) → string|Node, num?}] */
-export function dataTable(caption, cols, rows, { empty = 'No data yet.' } = {}) {
+/** A small data table. cols: [{label, get(row) → string|Node, num?}]; null columns are left out. */
+export function dataTable(caption, allCols, rows, { empty = 'No data yet.' } = {}) {
+  const cols = allCols.filter(Boolean);
   if (!rows.length) return h('p', { class: 'muted small empty' }, empty);
   return h(
     'div',
@@ -220,3 +221,13 @@ export function dataTable(caption, cols, rows, { empty = 'No data yet.' } = {}) 
 
 /** "click_seen" → "Click seen". */
 export const humanize = (s) => String(s).replace(/_/g, ' ').replace(/^./, (x) => x.toUpperCase());
+
+/** Hand a Blob to the browser as a download named `filename` (an object URL on a temporary link). */
+export function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: filename, class: 'offscreen', 'aria-hidden': 'true' });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
