@@ -202,7 +202,11 @@ export const splitList = (s) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** A small data table. cols: [{label, get(row) → string|Node, num?}]; null columns are left out. */
+/**
+ * A small data table. cols: [{label, get(row) → string|Node, num?, short?}];
+ * null columns are left out; `short` is the header phones show (screen
+ * readers still read `label`).
+ */
 export function dataTable(caption, allCols, rows, { empty = 'No data yet.' } = {}) {
   const cols = allCols.filter(Boolean);
   if (!rows.length) return h('p', { class: 'muted small empty' }, empty);
@@ -213,7 +217,7 @@ export function dataTable(caption, allCols, rows, { empty = 'No data yet.' } = {
       'table',
       { class: 'data' },
       caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
-      h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
+      h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.short ? [h('span', { class: 'th-long' }, c.label), h('span', { class: 'th-short', 'aria-hidden': 'true' }, c.short)] : c.label)))),
       h('tbody', null, rows.map((r) => h('tr', null, cols.map((c, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : null, class: c.num ? 'num' : null }, c.get(r)))))),
     ),
   );

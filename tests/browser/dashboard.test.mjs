@@ -306,9 +306,10 @@ describe('campaign dashboard (UI path)', () => {
       await tile.waitFor();
       assert.match(await tile.textContent(), /^Unique clicks2/);
       assert.equal((await page.locator('#funnel-card .excluded').textContent()).trim(), 'Not counted: 2 link previews/crawlers (user agent) · 1 HEAD request');
-      const head = await page.locator('#bd-device + div thead').textContent();
-      assert.match(head, /QualifiedUnique/);
-      assert.match(await page.locator('#series-card thead').textContent(), /QualifiedUnique/);
+      const heads = (sel) => page.locator(`${sel} thead th`).evaluateAll((ths) => ths.map((th) => (th.querySelector('.th-long') ?? th).textContent));
+      assert.deepEqual(await heads('#bd-device + div'), ['Device', 'Clicks', 'Qualified', 'Unique', 'Conv.', 'Revenue']);
+      assert.deepEqual((await heads('#series-card')).slice(1, 4), ['Clicks', 'Qualified', 'Unique']);
+      assert.equal(await page.locator('#bd-device + div tbody tr:first-child').textContent(), 'mobile1101$49.99');
       await page.setViewportSize({ width: 390, height: 844 });
       await page.waitForTimeout(300);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

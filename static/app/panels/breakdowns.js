@@ -7,6 +7,9 @@ import { barChart } from '../charts.js';
 
 const DIMENSIONS = [['source', 'Source', 'c1'], ['country', 'Country', 'c2'], ['device', 'Device', 'c3'], ['segment', 'Segment', 'c4'], ['rule', 'Rule', 'c5']];
 
+/** "mobile:direct" with a line-break opportunity after each colon (segments on a phone). */
+const breakable = (s) => s.split(/(?<=:)/).flatMap((part, i) => (i ? [h('wbr'), part] : [part]));
+
 export function breakdownsPanel() {
   const grid = h('div', { class: 'bd-grid' });
   const boxes = {};
@@ -31,12 +34,12 @@ export function breakdownsPanel() {
       table,
       rows.length
         ? dataTable(`${title} breakdown`, [
-            { label: title, get: label },
+            { label: title, get: (r) => breakable(label(r)) },
             { label: 'Clicks', get: (r) => fmtInt(r.clicks ?? r.count ?? 0), num: true },
-            { label: 'Qualified', get: (r) => fmtInt(r.qualifiedClicks ?? r.count ?? 0), num: true },
+            { label: 'Qualified', short: 'Qual.', get: (r) => fmtInt(r.qualifiedClicks ?? r.count ?? 0), num: true },
             uniqueColumn(rows),
             { label: 'Conv.', get: (r) => fmtInt(r.conversions ?? 0), num: true },
-            { label: 'Revenue', get: (r) => fmtMoney(r.revenue ?? 0, currency), num: true },
+            { label: 'Revenue', short: 'Rev.', get: (r) => fmtMoney(r.revenue ?? 0, currency), num: true },
           ], rows)
         : null,
     );

@@ -67,7 +67,7 @@ function renderFunnel(el, f, answer) {
       { class: 'kpis kpis-tight', id: 'funnel-kpis' },
       kpi('Clicks', fmtInt(f.clicks), f.botClicks ? `${fmtInt(f.botClicks)} bot` : 'no bots', { dataset: { kpi: 'clicks' } }),
       kpi('Qualified', fmtInt(f.qualifiedClicks), null, { dataset: { kpi: 'qualified' } }),
-      hasUnique(f) ? kpi('Unique clicks', fmtInt(f.uniqueClicks), 'visitors / link / day', { dataset: { kpi: 'unique' }, title: 'Qualified clicks from distinct visitors, counted once per link and UTC day.' }) : null,
+      hasUnique(f) ? kpi('Unique clicks', fmtInt(f.uniqueClicks), 'distinct visitors', { dataset: { kpi: 'unique' }, title: 'Qualified clicks from distinct visitors, counted once per link and UTC day.' }) : null,
       kpi('Conversions', fmtInt(f.conversions), `${fmtPct(f.conversionRate ?? 0)} rate`, { dataset: { kpi: 'conversions' } }),
       kpi('Revenue', fmtMoney(f.revenue ?? 0, f.currency), f.testConversions ? `${fmtInt(f.testConversions)} test conv.` : null, { dataset: { kpi: 'revenue' } }),
       h('div', { class: 'kpi', dataset: { kpi: 'confidence' } }, h('div', { class: 'kpi-label' }, 'Confidence'), h('div', { class: 'kpi-value' }, `${conf}`, h('span', { class: 'kpi-unit' }, '/100')), meter(conf, `Confidence ${conf} out of 100`)),
@@ -84,7 +84,7 @@ function renderFunnel(el, f, answer) {
     ], [
       ['Clicks', fmtInt(f.clicks), f.botClicks ? `${fmtInt(f.botClicks)} bot` : '—'],
       ['Qualified clicks', fmtInt(f.qualifiedClicks), f.clicks ? `${fmtPct(f.qualifiedClicks / f.clicks)} of clicks` : '—'],
-      hasUnique(f) ? ['Unique clicks', fmtInt(f.uniqueClicks), 'visitors / link / UTC day'] : null,
+      hasUnique(f) ? ['Unique clicks', fmtInt(f.uniqueClicks), 'per link & UTC day'] : null,
       ['Conversions', fmtInt(f.conversions), f.qualifiedClicks ? `${fmtPct(f.conversionRate ?? 0)} of qualified` : '—'],
       ['Revenue', fmtMoney(f.revenue ?? 0, f.currency), f.conversions ? `${fmtMoney((f.revenue ?? 0) / f.conversions, f.currency)} / conv.` : '—'],
       ['Test conversions', fmtInt(f.testConversions ?? 0), 'not counted'],

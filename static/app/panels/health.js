@@ -1,18 +1,18 @@
 // The campaign's health check card: readiness and one badge per check, with
-// its detail (times in it shown relative, exact on hover).
+// its detail (its RFC 3339 times shown as readable UTC times).
 import { GET } from '../api.js';
-import { h, clear, badge, errorNotice, announce, busy, humanize } from '../ui.js';
-import { card, relTime } from '../components.js';
+import { h, clear, badge, errorNotice, announce, busy, humanize, fmtTime, fmtRelative } from '../ui.js';
+import { card } from '../components.js';
 
 const RFC3339 = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
 
-/** A check's detail text, its RFC 3339 times as relative <time>s. */
+/** A check's detail text, its RFC 3339 times as "07 Dec 2026, 03:00 UTC" (how long ago on hover). */
 function detail(text) {
   const s = String(text ?? '');
   const out = [];
   let at = 0;
   for (const m of s.matchAll(RFC3339)) {
-    out.push(s.slice(at, m.index), relTime(m[0]));
+    out.push(s.slice(at, m.index), h('time', { datetime: m[0], title: fmtRelative(m[0]) }, fmtTime(m[0])));
     at = m.index + m[0].length;
   }
   out.push(s.slice(at));

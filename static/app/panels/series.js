@@ -40,6 +40,8 @@ export function seriesPanel({ campaign }) {
         const d = new Date(t);
         return interval === 'hour' ? `${String(d.getUTCHours()).padStart(2, '0')}:00` : d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
       };
+      // Table rows: the header says UTC; the hour's date without the year.
+      const row = (t) => (interval === 'hour' ? `${new Date(t).toLocaleDateString('en-GB', { day: '2-digit', month: 'short', timeZone: 'UTC' })} ${tick(t)}` : full(t));
       const full = (t) => (interval === 'hour' ? fmtTime(t) : new Date(t).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }));
       lineChart(chart, pts, [
         { key: 'clicks', label: 'Clicks', tone: 'c1' },
@@ -55,12 +57,12 @@ export function seriesPanel({ campaign }) {
       clear(
         table,
         dataTable('Time series', [
-          { label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', get: (p) => full(p.t) },
+          { label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', get: (p) => row(p.t) },
           { label: 'Clicks', get: (p) => fmtInt(p.clicks), num: true },
-          { label: 'Qualified', get: (p) => fmtInt(p.qualifiedClicks), num: true },
+          { label: 'Qualified', short: 'Qual.', get: (p) => fmtInt(p.qualifiedClicks), num: true },
           uniqueColumn(active),
           { label: 'Conv.', get: (p) => fmtInt(p.conversions), num: true },
-          { label: 'Revenue', get: (p) => fmtMoney(p.revenue ?? 0, r.currency || c.currency), num: true },
+          { label: 'Revenue', short: 'Rev.', get: (p) => fmtMoney(p.revenue ?? 0, r.currency || c.currency), num: true },
         ], active.slice(-8).reverse(), { empty: 'No activity in this range yet.' }),
         active.length > 8 ? h('p', { class: 'muted small' }, `Showing the 8 most recent of ${active.length} active ${interval}s.`) : null,
       );

@@ -118,7 +118,7 @@ function renderKpis(el, a) {
     kpi('Campaigns', fmtInt(a.campaigns)),
     kpi('Clicks', fmtInt(a.clicks), a.botClicks ? `${fmtInt(a.botClicks)} bot` : null),
     kpi('Qualified', fmtInt(a.qualifiedClicks)),
-    hasUnique(a) ? kpi('Unique clicks', fmtInt(a.uniqueClicks), 'visitors / link / day', { title: 'Qualified clicks from distinct visitors, counted once per link and UTC day.' }) : null,
+    hasUnique(a) ? kpi('Unique clicks', fmtInt(a.uniqueClicks), 'distinct visitors', { title: 'Qualified clicks from distinct visitors, counted once per link and UTC day.' }) : null,
     kpi('Conversions', fmtInt(a.conversions), a.qualifiedClicks ? `${fmtPct(a.conversionRate)} rate` : null),
     kpi('Revenue', rev),
   );
