@@ -296,6 +296,10 @@ describe('campaign dashboard (UI path)', () => {
         f.excluded = excluded;
         for (const rows of Object.values(f.breakdown || {})) rows.forEach(unique);
       }
+      if (body.aggregate) {
+        unique(body.aggregate);
+        body.aggregate.excluded = excluded;
+      }
       for (const k of ['segments', 'rules']) (body[k] || []).forEach(unique);
       (body.timeseries || []).forEach(unique);
       await route.fulfill({ response: res, json: body });
@@ -321,11 +325,52 @@ describe('campaign dashboard (UI path)', () => {
       excluded = { user_agent: 0, head_request: 0, verified_bot: 0, bot_score: 0 };
       await page.locator('#refresh-btn').click();
       await page.locator('#funnel-card .excluded', { hasText: 'Not counted: no bot traffic' }).waitFor();
+      // The campaign list: a Unique figure on the card and a KPI tile.
+      await page.goto(`${app.base}/app/#/campaigns`);
+      const cc = page.locator(`li[data-campaign-id="${CAMPAIGN}"]`);
+      await cc.locator('dt', { hasText: 'Unique' }).waitFor();
+      await page.locator('.kpis .kpi', { hasText: 'Unique clicks' }).waitFor();
+      assert.match(await page.locator('.kpi-notes .excluded').textContent(), /^Not counted: no bot traffic$/);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(200);
+      const ccOverflow = await cc.evaluate((li) => [...li.querySelectorAll('.cc-stats div')].some((d) => d.scrollWidth > d.clientWidth));
+      assert.equal(ccOverflow, false, 'every figure fits its box on a phone');
+      await shot(page, 'dashboard-campaigns-trust-390.png');
+      await page.setViewportSize({ width: 1280, height: 900 });
     } finally {
       await page.unroute(ANALYTICS);
     }
-    await page.locator('#refresh-btn').click();
-    await page.locator('#refresh-btn:not([disabled])').waitFor();
+    await page.goto(`${app.base}/app/#/campaigns/${CAMPAIGN}`);
+    await page.locator('#funnel-chart svg[role="img"]').waitFor();
+  });
+
+  test('a rollup that drifted from the ledger: the WARN, its detail and who can rebuild', async () => {
+    const HEALTH = new RegExp(`/campaigns/${CAMPAIGN}/health$`);
+    await page.route(HEALTH, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      const rc = body.checks.find((c) => c.name === 'rollup_consistency');
+      rc.status = 'WARN';
+      rc.detail = 'Rollup differs from the ledger: clicks 2 in the rollup, 3 in the ledger. A rebuild recomputes the rollup from the ledger. Last daily reconciliation: PASS at 2026-01-02T03:04:05.000Z.';
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await page.getByRole('button', { name: 'Run health check' }).click();
+      const li = page.locator('#health-card li[data-check="rollup_consistency"][data-status="WARN"]');
+      await li.waitFor();
+      assert.match(await li.locator('.check-detail').textContent(), /clicks 2 in the rollup, 3 in the ledger\..*PASS at 02 Jan 2026, 03:04 UTC\.$/);
+      assert.equal(await li.locator('.check-detail time').getAttribute('datetime'), '2026-01-02T03:04:05.000Z');
+      assert.match(await li.locator('.check-hint').textContent(), new RegExp(`ADMIN can rebuild.*POST /v2/handles/demo/campaigns/${CAMPAIGN}/rollup/rebuild`));
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(200);
+      assert.ok((await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0);
+      await li.screenshot({ path: join(ARTIFACTS, 'dashboard-health-warn-390.png') });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    } finally {
+      await page.unroute(HEALTH);
+    }
+    await page.getByRole('button', { name: 'Run health check' }).click();
+    await page.locator('#health-card li[data-check="rollup_consistency"][data-status="PASS"]').waitFor();
   });
 
   test('screenshots at 1280 px and 390 px; no horizontal overflow on a phone', async () => {

@@ -22,8 +22,8 @@ function detail(text) {
 /** What to do about a check that did not pass, where the detail does not say how. */
 const HINTS = {
   rollup_consistency: (cbase) => [
-    'Pending events settle on their own: check again in a minute. If the drift stays, an ADMIN can rebuild the rollup from the ledger (signed in with a JWT): ',
-    h('code', { class: 'break' }, `POST ${cbase}/rollup/rebuild`),
+    'Pending events settle on their own: check again in a minute. If the drift stays, an ADMIN can rebuild the rollup from the ledger (signed in with a JWT):',
+    h('code', null, `POST ${cbase}/rollup/rebuild`),
   ],
 };
 

@@ -130,7 +130,8 @@ function renderCardStats(dl, f, placeholder = '…') {
     dl,
     h('div', null, h('dt', null, 'Clicks'), h('dd', null, v(fmtInt(f?.clicks ?? 0)))),
     hasUnique(f) ? h('div', { title: 'Qualified clicks from distinct visitors, once per link and UTC day' }, h('dt', null, 'Unique'), h('dd', null, fmtInt(f.uniqueClicks))) : null,
-    h('div', null, h('dt', null, 'Conversions'), h('dd', null, v(fmtInt(f?.conversions ?? 0)))),
+    // Four figures in a narrow card: "Conv." (the full word for screen readers and on hover).
+    h('div', null, h('dt', null, hasUnique(f) ? h('abbr', { title: 'Conversions' }, 'Conv.') : 'Conversions'), h('dd', null, v(fmtInt(f?.conversions ?? 0)))),
     h('div', null, h('dt', null, 'Revenue'), h('dd', null, v(fmtMoney(f?.revenue ?? 0, f?.currency || 'USD')))),
   );
 }
