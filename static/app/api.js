@@ -1,6 +1,6 @@
 // API client for the edge-funnel /v2 routes: JSON in, JSON out, and the
-// error envelope {error:{code,message}} surfaced as an ApiError. The only
-// module that calls fetch.
+// error envelope {error:{code,message}} surfaced as an ApiError; file routes
+// (CSV exports) as a Blob with its file name. The only module that calls fetch.
 
 export class ApiError extends Error {
   constructor(status, code, message, body) {
@@ -89,18 +89,44 @@ export function decodeJwt(token) {
 /** Path segment encoder for handles, ids and slugs. */
 export const seg = (s) => encodeURIComponent(String(s));
 
+/** `path` with the defined, non-empty `query` values appended. */
+function withQuery(path, query) {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? path + (path.includes('?') ? '&' : '?') + s : path;
+}
+
+/** fetch, with an unreachable server reported as ApiError status 0 / "network". */
+async function send(url, init) {
+  try {
+    return await fetch(url, { ...init, credentials: 'omit', cache: 'no-store' });
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
+  }
+}
+
+/** The ApiError for a non-2xx answer (its JSON envelope when there is one). */
+function failure(res, text) {
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  const env = json && json.error && typeof json.error === 'object' ? json.error : null;
+  const code = env?.code || `http_${res.status}`;
+  const message = env?.message || `The server answered ${res.status} ${res.statusText || ''}`.trim() + '.';
+  return new ApiError(res.status, code, message, json);
+}
+
 /**
  * request(method, path, {body, query, auth}) → parsed JSON (or null for 204).
  * Throws ApiError (status 0 / code "network" when the server is unreachable).
  */
 export async function request(method, path, { body, query, auth = true, signal } = {}) {
-  let url = path;
-  if (query) {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-    const s = q.toString();
-    if (s) url += (url.includes('?') ? '&' : '?') + s;
-  }
   const headers = { accept: 'application/json' };
   if (auth && session.token) headers.authorization = `Bearer ${session.token}`;
   let payload;
@@ -108,29 +134,45 @@ export async function request(method, path, { body, query, auth = true, signal }
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  let res;
-  try {
-    res = await fetch(url, { method, headers, body: payload, signal, credentials: 'omit', cache: 'no-store' });
-  } catch (e) {
-    if (e?.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
-  }
+  const res = await send(withQuery(path, query), { method, headers, body: payload, signal });
   const text = await res.text();
-  let json = null;
-  if (text) {
+  if (!res.ok) throw failure(res, text);
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The file name from a Content-Disposition header (RFC 6266), without any path. */
+export function dispositionName(header, fallback) {
+  const h = String(header || '');
+  let name = null;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(h);
+  if (star) {
     try {
-      json = JSON.parse(text);
+      name = decodeURIComponent(star[1].trim());
     } catch {
-      json = null;
+      name = null;
     }
   }
-  if (!res.ok) {
-    const env = json && json.error && typeof json.error === 'object' ? json.error : null;
-    const code = env?.code || `http_${res.status}`;
-    const message = env?.message || `The server answered ${res.status} ${res.statusText || ''}`.trim() + '.';
-    throw new ApiError(res.status, code, message, json);
-  }
-  return json;
+  if (!name) name = /filename\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(h)?.[1]?.replace(/\\(.)/g, '$1') ?? /filename\s*=\s*([^;\s]+)/.exec(h)?.[1] ?? null;
+  name = (name || '').replace(/[\\/]/g, '_').replace(/^\.+/, '').trim();
+  return name || fallback;
+}
+
+/**
+ * An authenticated GET of a file route (CSV exports) → {blob, filename, type};
+ * the filename from Content-Disposition, else `fallback`. Errors as request().
+ */
+export async function requestFile(path, { query, fallback = 'download', signal } = {}) {
+  const headers = { accept: 'text/csv, application/json;q=0.5, */*;q=0.1' };
+  if (session.token) headers.authorization = `Bearer ${session.token}`;
+  const res = await send(withQuery(path, query), { method: 'GET', headers, signal });
+  if (!res.ok) throw failure(res, await res.text());
+  const blob = await res.blob();
+  return { blob, filename: dispositionName(res.headers.get('content-disposition'), fallback), type: blob.type };
 }
 
 let unauthorized = null;
@@ -140,17 +182,20 @@ export function onUnauthorized(fn) {
 }
 
 /** An authenticated call that reports a 401 (expired or rejected token). */
-async function call(method, path, opts) {
+async function guarded(promise) {
   try {
-    return await request(method, path, opts);
+    return await promise;
   } catch (e) {
     if (e.status === 401) unauthorized?.(e);
     throw e;
   }
 }
+const call = (method, path, opts) => guarded(request(method, path, opts));
 
 export const GET = (p, query) => call('GET', p, { query });
 export const POST = (p, body) => call('POST', p, { body });
 export const PUT = (p, body) => call('PUT', p, { body });
 export const PATCH = (p, body) => call('PATCH', p, { body });
 export const DEL = (p) => call('DELETE', p);
+/** GET a file route (e.g. clicks.csv) → {blob, filename, type}. */
+export const FILE = (p, query, fallback) => guarded(requestFile(p, { query, fallback }));

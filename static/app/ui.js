@@ -202,8 +202,13 @@ export const splitList = (s) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** A small data table. cols: [{label, get(row) → string|Node, num?}] */
-export function dataTable(caption, cols, rows, { empty = 'No data yet.' } = {}) {
+/**
+ * A small data table. cols: [{label, get(row) → string|Node, num?, short?}];
+ * null columns are left out; `short` is the header phones show (screen
+ * readers still read `label`).
+ */
+export function dataTable(caption, allCols, rows, { empty = 'No data yet.' } = {}) {
+  const cols = allCols.filter(Boolean);
   if (!rows.length) return h('p', { class: 'muted small empty' }, empty);
   return h(
     'div',
@@ -212,7 +217,7 @@ export function dataTable(caption, cols, rows, { empty = 'No data yet.' } = {}) 
       'table',
       { class: 'data' },
       caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
-      h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
+      h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.short ? [h('span', { class: 'th-long' }, c.label), h('span', { class: 'th-short', 'aria-hidden': 'true' }, c.short)] : c.label)))),
       h('tbody', null, rows.map((r) => h('tr', null, cols.map((c, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : null, class: c.num ? 'num' : null }, c.get(r)))))),
     ),
   );
@@ -220,3 +225,13 @@ export function dataTable(caption, cols, rows, { empty = 'No data yet.' } = {}) 
 
 /** "click_seen" → "Click seen". */
 export const humanize = (s) => String(s).replace(/_/g, ' ').replace(/^./, (x) => x.toUpperCase());
+
+/** Hand a Blob to the browser as a download named `filename` (an object URL on a temporary link). */
+export function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: filename, class: 'offscreen', 'aria-hidden': 'true' });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

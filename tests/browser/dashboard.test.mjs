@@ -6,7 +6,7 @@
 //   cd /work/main && PATH=$PWD/node_modules/.bin:$PATH node --test tests/browser/dashboard.test.mjs
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -70,6 +70,20 @@ async function shot(p, name) {
   await p.locator('#toast.show').waitFor({ state: 'detached', timeout: 8_000 }).catch(() => {});
   await p.waitForTimeout(250);
   await p.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+}
+
+/** A card's freshness line ("As of … · … pending · not sampled"). */
+const FRESH = /^(As of (just now|\d+ (s|min|h|d) ago)|No events yet) · (nothing pending|[\d,]+ pending) · not sampled$/;
+async function freshness(cardId) {
+  const line = page.locator(`#${cardId} .freshness`);
+  await line.waitFor();
+  return (await line.textContent()).trim();
+}
+
+/** Click an export button; → {name, text} of the downloaded file. */
+async function download(label) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: label }).click()]);
+  return { name: dl.suggestedFilename(), text: readFileSync(await dl.path(), 'utf8') };
 }
 
 const stageValue = (stage) => page.locator(`#funnel-chart [data-stage="${stage}"]`).getAttribute('data-value');
@@ -160,6 +174,12 @@ describe('campaign dashboard (UI path)', () => {
     }
     assert.equal(await page.locator('#health-card li[data-check="primary_link"]').getAttribute('data-status'), 'PASS');
     assert.equal(await page.locator('#health-card li[data-check="campaign_status"]').getAttribute('data-status'), 'WARN');
+    // The rollup is checked against the ledger (no events yet: both empty).
+    const rc = page.locator('#health-card li[data-check="rollup_consistency"]');
+    assert.equal(await rc.getAttribute('data-status'), 'PASS');
+    assert.match(await rc.locator('strong').textContent(), /^Rollup consistency$/);
+    assert.match(await rc.textContent(), /Rollup matches the ledger: 0 click\(s\).*(daily reconciliation)/);
+    assert.equal(await rc.locator('.check-hint').count(), 0, 'no rebuild hint while it passes');
   });
 
   test('activates the campaign', async () => {
@@ -192,6 +212,18 @@ describe('campaign dashboard (UI path)', () => {
     assert.match(device, /tablet 1/i);
     assert.match(await page.locator('#bd-source svg').getAttribute('aria-label'), /direct 3/);
     await page.locator('#series-chart svg[aria-label*="3 clicks"]').waitFor();
+    // Every card with analytics numbers says how fresh they are.
+    for (const id of ['funnel-card', 'breakdowns-card', 'series-card']) {
+      const text = await freshness(id);
+      assert.match(text, FRESH, `${id}: "${text}"`);
+      assert.match(text, /^As of /, `${id} has events: "${text}"`);
+    }
+    assert.ok(await page.locator('#funnel-card .freshness').isVisible());
+    assert.match(await page.locator('#funnel-card .freshness time').getAttribute('title'), /\d{4}.*UTC$/);
+    // Unique clicks: a tile only when the server sends them.
+    const api = await app.api('GET', `/v2/handles/demo/analytics?funnel=true&campaignId=${CAMPAIGN}`);
+    assert.equal(api.body.sampled, false);
+    assert.equal(await page.locator('#funnel-kpis [data-kpi="unique"]').count(), typeof api.body.funnel[0].uniqueClicks === 'number' ? 1 : 0);
   });
 
   test('records a test conversion (counted apart, not as revenue)', async () => {
@@ -223,6 +255,122 @@ describe('campaign dashboard (UI path)', () => {
     await page.getByRole('button', { name: 'Run health check' }).click();
     await page.locator('#readiness', { hasText: 'READY' }).waitFor();
     await page.locator('#health-card li[data-check="click_seen"][data-status="PASS"]').waitFor();
+    await page.locator('#health-card li[data-check="rollup_consistency"]').waitFor();
+  });
+
+  test('exports clicks and conversions as CSV (fetched with the token, saved as a download)', async () => {
+    const card = page.locator('#export-card');
+    await card.getByRole('button', { name: 'Export clicks (CSV)' }).waitFor();
+    await card.getByRole('button', { name: 'Export conversions (CSV)' }).waitFor();
+    const clicks = await download('Export clicks (CSV)');
+    assert.equal(clicks.name, `${CAMPAIGN}-clicks.csv`);
+    assert.ok(clicks.text.startsWith('clickId,'), clicks.text.slice(0, 80));
+    for (const id of clickIds) assert.ok(clicks.text.includes(id), `click ${id} in the export`);
+    assert.equal(clicks.text.trim().split('\r\n').length, 1 + clickIds.length);
+    const conv = await download('Export conversions (CSV)');
+    assert.equal(conv.name, `${CAMPAIGN}-conversions.csv`);
+    assert.ok(conv.text.startsWith('conversionId,'), conv.text.slice(0, 80));
+    assert.match(conv.text, /order-1/);
+    // A range that holds nothing: the header row only.
+    await card.getByLabel('From (UTC, optional)').fill('2001-01-01T00:00');
+    await card.getByLabel('To (UTC, optional)').fill('2001-01-02T00:00');
+    const none = await download('Export clicks (CSV)');
+    assert.equal(none.text.trim().split('\r\n').length, 1, none.text);
+    await card.getByLabel('From (UTC, optional)').fill('');
+    await card.getByLabel('To (UTC, optional)').fill('');
+    assert.equal(await card.locator('[role="alert"]').count(), 0);
+  });
+
+  test('unique clicks and exclusion reasons, when the server sends them', async () => {
+    // The server may not send them yet: add them to its answers on the way.
+    let excluded = { user_agent: 2, head_request: 1, verified_bot: 0, bot_score: 0 };
+    const unique = (r) => {
+      if (r && typeof r === 'object') r.uniqueClicks = Math.max(0, (r.qualifiedClicks ?? r.count ?? 0) - 1);
+    };
+    const ANALYTICS = /\/v2\/handles\/demo\/analytics\?/;
+    await page.route(ANALYTICS, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      for (const f of body.funnel || []) {
+        unique(f);
+        f.excluded = excluded;
+        for (const rows of Object.values(f.breakdown || {})) rows.forEach(unique);
+      }
+      if (body.aggregate) {
+        unique(body.aggregate);
+        body.aggregate.excluded = excluded;
+      }
+      for (const k of ['segments', 'rules']) (body[k] || []).forEach(unique);
+      (body.timeseries || []).forEach(unique);
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await page.locator('#refresh-btn').click();
+      const tile = page.locator('#funnel-kpis [data-kpi="unique"]');
+      await tile.waitFor();
+      assert.match(await tile.textContent(), /^Unique clicks2/);
+      assert.equal((await page.locator('#funnel-card .excluded').textContent()).trim(), 'Not counted: 2 link previews/crawlers (user agent) · 1 HEAD request');
+      const heads = (sel) => page.locator(`${sel} thead th`).evaluateAll((ths) => ths.map((th) => (th.querySelector('.th-long') ?? th).textContent));
+      assert.deepEqual(await heads('#bd-device + div'), ['Device', 'Clicks', 'Qualified', 'Unique', 'Conv.', 'Revenue']);
+      assert.deepEqual((await heads('#series-card')).slice(1, 4), ['Clicks', 'Qualified', 'Unique']);
+      assert.equal(await page.locator('#bd-device + div tbody tr:first-child').textContent(), 'mobile1101$49.99');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone viewport`);
+      await shot(page, 'dashboard-campaign-trust-390.png');
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.waitForTimeout(200);
+      await shot(page, 'dashboard-campaign-trust-1280.png');
+      excluded = { user_agent: 0, head_request: 0, verified_bot: 0, bot_score: 0 };
+      await page.locator('#refresh-btn').click();
+      await page.locator('#funnel-card .excluded', { hasText: 'Not counted: no bot traffic' }).waitFor();
+      // The campaign list: a Unique figure on the card and a KPI tile.
+      await page.goto(`${app.base}/app/#/campaigns`);
+      const cc = page.locator(`li[data-campaign-id="${CAMPAIGN}"]`);
+      await cc.locator('dt', { hasText: 'Unique' }).waitFor();
+      await page.locator('.kpis .kpi', { hasText: 'Unique clicks' }).waitFor();
+      assert.match(await page.locator('.kpi-notes .excluded').textContent(), /^Not counted: no bot traffic$/);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(200);
+      const ccOverflow = await cc.evaluate((li) => [...li.querySelectorAll('.cc-stats div')].some((d) => d.scrollWidth > d.clientWidth));
+      assert.equal(ccOverflow, false, 'every figure fits its box on a phone');
+      await shot(page, 'dashboard-campaigns-trust-390.png');
+      await page.setViewportSize({ width: 1280, height: 900 });
+    } finally {
+      await page.unroute(ANALYTICS);
+    }
+    await page.goto(`${app.base}/app/#/campaigns/${CAMPAIGN}`);
+    await page.locator('#funnel-chart svg[role="img"]').waitFor();
+  });
+
+  test('a rollup that drifted from the ledger: the WARN, its detail and who can rebuild', async () => {
+    const HEALTH = new RegExp(`/campaigns/${CAMPAIGN}/health$`);
+    await page.route(HEALTH, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      const rc = body.checks.find((c) => c.name === 'rollup_consistency');
+      rc.status = 'WARN';
+      rc.detail = 'Rollup differs from the ledger: clicks 2 in the rollup, 3 in the ledger. A rebuild recomputes the rollup from the ledger. Last daily reconciliation: PASS at 2026-01-02T03:04:05.000Z.';
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await page.getByRole('button', { name: 'Run health check' }).click();
+      const li = page.locator('#health-card li[data-check="rollup_consistency"][data-status="WARN"]');
+      await li.waitFor();
+      assert.match(await li.locator('.check-detail').textContent(), /clicks 2 in the rollup, 3 in the ledger\..*PASS at 02 Jan 2026, 03:04 UTC\.$/);
+      assert.equal(await li.locator('.check-detail time').getAttribute('datetime'), '2026-01-02T03:04:05.000Z');
+      assert.match(await li.locator('.check-hint').textContent(), new RegExp(`ADMIN can rebuild.*POST /v2/handles/demo/campaigns/${CAMPAIGN}/rollup/rebuild`));
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(200);
+      assert.ok((await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0);
+      await li.screenshot({ path: join(ARTIFACTS, 'dashboard-health-warn-390.png') });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    } finally {
+      await page.unroute(HEALTH);
+    }
+    await page.getByRole('button', { name: 'Run health check' }).click();
+    await page.locator('#health-card li[data-check="rollup_consistency"][data-status="PASS"]').waitFor();
   });
 
   test('screenshots at 1280 px and 390 px; no horizontal overflow on a phone', async () => {
@@ -239,6 +387,7 @@ describe('campaign dashboard (UI path)', () => {
     await page.goto(`${app.base}/app/#/campaigns`);
     await page.locator(`li[data-campaign-id="${CAMPAIGN}"]`).waitFor();
     await page.locator(`li[data-campaign-id="${CAMPAIGN}"] dd`, { hasText: '$49.99' }).waitFor();
+    assert.match((await page.locator('.kpi-notes .freshness').textContent()).trim(), FRESH);
     await shot(page, 'dashboard-campaigns-390.png');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForTimeout(200);
@@ -276,6 +425,13 @@ describe('campaign dashboard (UI path)', () => {
     await form.getByLabel('Campaign ID (optional)').fill('Bad ID');
     await form.getByRole('button', { name: 'Create campaign' }).click();
     await form.getByRole('alert', { hasText: 'invalid_campaign_id' }).waitFor();
+    // An export the server refuses (from after to) shows its error envelope.
+    await p2.goto(`${app.base}/app/#/campaigns/${CAMPAIGN}`);
+    const exp = p2.locator('#export-card');
+    await exp.getByLabel('From (UTC, optional)').fill('2030-01-02T00:00');
+    await exp.getByLabel('To (UTC, optional)').fill('2030-01-01T00:00');
+    await exp.getByRole('button', { name: 'Export clicks (CSV)' }).click();
+    assert.match(await exp.getByRole('alert').textContent(), /invalid_field/);
     // Routes that may not exist in this build yet still render gracefully.
     for (const [hash, id] of [['#/tokens', '#tokens-card'], ['#/webhooks', '#webhooks-card']]) {
       await p2.goto(`${app.base}/app/${hash}`);

@@ -1,10 +1,14 @@
 // The breakdowns card: qualified clicks per source, country, device, segment
-// and rule, each as a bar chart with a table of the same figures.
+// and rule, each as a bar chart with a table of the same figures (unique
+// clicks too, when the server sends them), and how fresh the figures are.
 import { h, clear, fmtInt, fmtMoney, errorNotice, dataTable } from '../ui.js';
-import { card } from '../components.js';
+import { card, freshnessLine, uniqueColumn } from '../components.js';
 import { barChart } from '../charts.js';
 
 const DIMENSIONS = [['source', 'Source', 'c1'], ['country', 'Country', 'c2'], ['device', 'Device', 'c3'], ['segment', 'Segment', 'c4'], ['rule', 'Rule', 'c5']];
+
+/** "mobile:direct" with a line-break opportunity after each colon (segments on a phone). */
+const breakable = (s) => s.split(/(?<=:)/).flatMap((part, i) => (i ? [h('wbr'), part] : [part]));
 
 export function breakdownsPanel() {
   const grid = h('div', { class: 'bd-grid' });
@@ -30,11 +34,12 @@ export function breakdownsPanel() {
       table,
       rows.length
         ? dataTable(`${title} breakdown`, [
-            { label: title, get: label },
+            { label: title, get: (r) => breakable(label(r)) },
             { label: 'Clicks', get: (r) => fmtInt(r.clicks ?? r.count ?? 0), num: true },
-            { label: 'Qualified', get: (r) => fmtInt(r.qualifiedClicks ?? r.count ?? 0), num: true },
+            { label: 'Qualified', short: 'Qual.', get: (r) => fmtInt(r.qualifiedClicks ?? r.count ?? 0), num: true },
+            uniqueColumn(rows),
             { label: 'Conv.', get: (r) => fmtInt(r.conversions ?? 0), num: true },
-            { label: 'Revenue', get: (r) => fmtMoney(r.revenue ?? 0, currency), num: true },
+            { label: 'Revenue', short: 'Rev.', get: (r) => fmtMoney(r.revenue ?? 0, currency), num: true },
           ], rows)
         : null,
     );
@@ -46,6 +51,10 @@ export function breakdownsPanel() {
     clear(boxes[key].table);
   };
 
-  const cardEl = card('Breakdowns', { id: 'breakdowns-card' }, h('p', { class: 'muted small' }, 'Qualified clicks (bots excluded) per dimension; the table adds conversions and revenue.'), grid);
-  return { card: cardEl, render, fail };
+  /** The freshness of the analytics answers the dimensions came from. */
+  const fresh = h('div');
+  const freshness = (answers) => clear(fresh, freshnessLine(...answers));
+
+  const cardEl = card('Breakdowns', { id: 'breakdowns-card' }, h('p', { class: 'muted small' }, 'Qualified clicks (bots excluded) per dimension; the table adds conversions and revenue.'), fresh, grid);
+  return { card: cardEl, render, fail, freshness };
 }

@@ -1,8 +1,9 @@
 // The "Over time" card: clicks, qualified clicks and conversions per hour
-// (last 24 h) or per day (last 30 d), as a line chart and a table.
+// (last 24 h) or per day (last 30 d), as a line chart and a table (unique
+// clicks too, when the server sends them), and how fresh the figures are.
 import { GET } from '../api.js';
 import { h, clear, fmtInt, fmtMoney, fmtTime, errorNotice, dataTable } from '../ui.js';
-import { card, legend } from '../components.js';
+import { card, legend, freshnessLine, uniqueColumn } from '../components.js';
 import { lineChart } from '../charts.js';
 import { base } from '../state.js';
 
@@ -12,6 +13,7 @@ export function seriesPanel({ campaign }) {
   const chart = h('div', { class: 'chart-box', id: 'series-chart' });
   const table = h('div');
   const msg = h('div');
+  const fresh = h('div');
   const ivBtns = ['hour', 'day'].map((iv) => {
     const b = h('button', { type: 'button', class: 'seg-btn', 'aria-pressed': String(iv === interval), dataset: { interval: iv } }, iv === 'hour' ? 'Hourly · 24 h' : 'Daily · 30 d');
     b.addEventListener('click', () => {
@@ -38,6 +40,8 @@ export function seriesPanel({ campaign }) {
         const d = new Date(t);
         return interval === 'hour' ? `${String(d.getUTCHours()).padStart(2, '0')}:00` : d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
       };
+      // Table rows: the header says UTC; the hour's date without the year.
+      const row = (t) => (interval === 'hour' ? `${new Date(t).toLocaleDateString('en-GB', { day: '2-digit', month: 'short', timeZone: 'UTC' })} ${tick(t)}` : full(t));
       const full = (t) => (interval === 'hour' ? fmtTime(t) : new Date(t).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }));
       lineChart(chart, pts, [
         { key: 'clicks', label: 'Clicks', tone: 'c1' },
@@ -49,19 +53,22 @@ export function seriesPanel({ campaign }) {
         formatFull: full,
       });
       const active = pts.filter((p) => p.clicks || p.conversions || p.qualifiedClicks);
+      clear(fresh, freshnessLine(r));
       clear(
         table,
         dataTable('Time series', [
-          { label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', get: (p) => full(p.t) },
+          { label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', get: (p) => row(p.t) },
           { label: 'Clicks', get: (p) => fmtInt(p.clicks), num: true },
-          { label: 'Qualified', get: (p) => fmtInt(p.qualifiedClicks), num: true },
+          { label: 'Qualified', short: 'Qual.', get: (p) => fmtInt(p.qualifiedClicks), num: true },
+          uniqueColumn(active),
           { label: 'Conv.', get: (p) => fmtInt(p.conversions), num: true },
-          { label: 'Revenue', get: (p) => fmtMoney(p.revenue ?? 0, r.currency || c.currency), num: true },
+          { label: 'Revenue', short: 'Rev.', get: (p) => fmtMoney(p.revenue ?? 0, r.currency || c.currency), num: true },
         ], active.slice(-8).reverse(), { empty: 'No activity in this range yet.' }),
         active.length > 8 ? h('p', { class: 'muted small' }, `Showing the 8 most recent of ${active.length} active ${interval}s.`) : null,
       );
     } catch (e) {
       clear(msg, errorNotice(e));
+      clear(fresh);
       clear(chart);
       clear(table);
     } finally {
@@ -74,6 +81,7 @@ export function seriesPanel({ campaign }) {
     h('div', { class: 'legend', 'aria-hidden': 'true' }, legend('c1', 'Clicks'), legend('c2', 'Qualified'), legend('c3', 'Conversions')),
     msg,
     chart,
+    fresh,
     table,
   );
   return { card: cardEl, load };

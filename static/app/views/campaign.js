@@ -1,6 +1,6 @@
 // One campaign: its head (status, pause/activate, refresh), then the funnel,
-// health check, time series, breakdowns, links, test conversion and
-// detail-page structure panels.
+// health check, CSV export, time series, breakdowns, links, test conversion
+// and detail-page structure panels.
 import { GET, PATCH, seg } from '../api.js';
 import { goalOf } from '../meta.js';
 import { h, clear, fmtTime, badge, errorNotice, announce, busy } from '../ui.js';
@@ -9,6 +9,7 @@ import { state, base, takeFlash } from '../state.js';
 import { funnelPanel } from '../panels/funnel.js';
 import { breakdownsPanel } from '../panels/breakdowns.js';
 import { healthPanel } from '../panels/health.js';
+import { exportCard } from '../panels/export.js';
 import { seriesPanel } from '../panels/series.js';
 import { linksPanel } from '../panels/links.js';
 import { testConversionCard } from '../panels/test-conversion.js';
@@ -112,7 +113,7 @@ export async function render(id) {
     headEl,
     headMsg,
     takeFlash(),
-    h('div', { class: 'grid-2' }, funnel.card, health.card),
+    h('div', { class: 'grid-2' }, funnel.card, h('div', { class: 'stack' }, health.card, exportCard(cbase, c.campaignId))),
     series.card,
     breakdowns.card,
     h('div', { class: 'grid-2' }, links.card, testCard),

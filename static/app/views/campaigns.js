@@ -1,9 +1,10 @@
-// The campaign list: KPIs over all campaigns, one card per campaign with its
-// funnel numbers, a status filter, paging, and the "New campaign" card.
+// The campaign list: KPIs over all campaigns (with how fresh they are), one
+// card per campaign with its funnel numbers, a status filter, paging, and the
+// "New campaign" card.
 import { GET } from '../api.js';
 import { goalOf } from '../meta.js';
 import { h, clear, fmtInt, fmtMoney, fmtPct, badge, notice, errorNotice, busy } from '../ui.js';
-import { view, pageHead, card, kpi } from '../components.js';
+import { view, pageHead, card, kpi, freshnessLine, exclusionLine, hasUnique } from '../components.js';
 import { state, base, role, atLeast, takeFlash } from '../state.js';
 import { campaignCreateCard } from '../panels/campaign-create.js';
 
@@ -12,6 +13,7 @@ export async function render() {
   const canWrite = atLeast('CREATOR');
   const newBtn = h('button', { type: 'button', class: 'btn btn-primary', 'aria-expanded': 'false', 'aria-controls': 'new-campaign', hidden: !canWrite }, 'New campaign');
   const kpis = h('div', { class: 'kpis', 'aria-label': 'All campaigns' });
+  const kpiNotes = h('div', { class: 'kpi-notes' });
   const statusSel = h('select', null, h('option', { value: '' }, 'All statuses'), ['DRAFT', 'ACTIVE', 'PAUSED'].map((s) => h('option', { value: s }, s[0] + s.slice(1).toLowerCase())));
   const listMsg = h('div');
   const list = h('ul', { class: 'campaign-list', 'aria-label': 'Campaigns' });
@@ -30,6 +32,7 @@ export async function render() {
     pageHead('Campaigns', `@${state.handle} · ${role()}`, newBtn),
     takeFlash(),
     kpis,
+    kpiNotes,
     createCard,
     card(
       'All campaigns',
@@ -47,6 +50,7 @@ export async function render() {
       const r = await GET(`${base()}/analytics`, { funnel: 'true' });
       funnels = new Map((r.funnel || []).map((f) => [f.campaignId, f]));
       renderKpis(kpis, r.aggregate);
+      clear(kpiNotes, r.aggregate ? [exclusionLine(r.aggregate.excluded), freshnessLine(r)] : null);
     } catch (e) {
       funnels = new Map();
       analyticsDenied = e.status === 403;
@@ -114,6 +118,7 @@ function renderKpis(el, a) {
     kpi('Campaigns', fmtInt(a.campaigns)),
     kpi('Clicks', fmtInt(a.clicks), a.botClicks ? `${fmtInt(a.botClicks)} bot` : null),
     kpi('Qualified', fmtInt(a.qualifiedClicks)),
+    hasUnique(a) ? kpi('Unique clicks', fmtInt(a.uniqueClicks), 'distinct visitors', { title: 'Qualified clicks from distinct visitors, counted once per link and UTC day.' }) : null,
     kpi('Conversions', fmtInt(a.conversions), a.qualifiedClicks ? `${fmtPct(a.conversionRate)} rate` : null),
     kpi('Revenue', rev),
   );
@@ -124,7 +129,9 @@ function renderCardStats(dl, f, placeholder = '…') {
   clear(
     dl,
     h('div', null, h('dt', null, 'Clicks'), h('dd', null, v(fmtInt(f?.clicks ?? 0)))),
-    h('div', null, h('dt', null, 'Conversions'), h('dd', null, v(fmtInt(f?.conversions ?? 0)))),
+    hasUnique(f) ? h('div', { title: 'Qualified clicks from distinct visitors, once per link and UTC day' }, h('dt', null, 'Unique'), h('dd', null, fmtInt(f.uniqueClicks))) : null,
+    // Four figures in a narrow card: "Conv." (the full word for screen readers and on hover).
+    h('div', null, h('dt', null, hasUnique(f) ? h('abbr', { title: 'Conversions' }, 'Conv.') : 'Conversions'), h('dd', null, v(fmtInt(f?.conversions ?? 0)))),
     h('div', null, h('dt', null, 'Revenue'), h('dd', null, v(fmtMoney(f?.revenue ?? 0, f?.currency || 'USD')))),
   );
 }
