@@ -32,3 +32,43 @@ export function redirect_302(location) {
     headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' },
   });
 }
+
+// Clicks waiting for their batch. They are kept here, in JS, rather than in
+// wasm memory: a panic aborts the wasm instance, and the glue builds a new
+// one, but this module's state survives, so the next instance writes them.
+// `owner` is the instance that has a flush pending (its timer, under its
+// request's waitUntil); a new instance finding clicks owned by another one
+// (which died) takes the flush over.
+const waiting = [];
+let owner = 0;
+
+/**
+ * Buffer a click (its JSON). Returns 1 when the caller must flush after the
+ * batching window (it opened the buffer, or took over a dead instance's),
+ * 2 when the buffer is full (flush now), 0 when a pending flush covers it.
+ */
+export function click_buffer_push(json, instance, max) {
+  waiting.push(json);
+  if (waiting.length >= max) return 2;
+  if (waiting.length === 1 || owner !== instance) {
+    owner = instance;
+    return 1;
+  }
+  return 0;
+}
+
+/** Take every waiting click (their JSON) and end the pending flush. */
+export function click_buffer_take() {
+  owner = 0;
+  return waiting.splice(0, waiting.length);
+}
+
+/** Clicks left by an instance that is gone (a flush nobody will do). */
+export function click_buffer_orphaned(instance) {
+  return waiting.length > 0 && owner !== instance;
+}
+
+/** The JSON of a waiting click with this id, or undefined. */
+export function click_buffer_find(clickId) {
+  return waiting.find((j) => j.includes(`"clickId":"${clickId}"`));
+}

@@ -26,18 +26,29 @@ const BATCH_WINDOW_MS: u64 = 200;
 /// ~120 KB of JSON, far below D1's 2 MB per argument).
 const MAX_BATCH: usize = 500;
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/redirect.js")]
+extern "C" {
+    /// 0: covered by a pending flush; 1: flush after the window; 2: flush now.
+    fn click_buffer_push(json: &str, instance: u32, max: usize) -> u8;
+    fn click_buffer_take() -> Vec<String>;
+    fn click_buffer_orphaned(instance: u32) -> bool;
+    fn click_buffer_find(click_id: &str) -> Option<String>;
+}
+
 thread_local! {
-    static BUFFER: std::cell::RefCell<Vec<Click>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// This wasm instance's id (a new one after a panic re-creates it).
+    static INSTANCE: u32 = (js_sys::Math::random() * f64::from(u32::MAX)) as u32 | 1;
+}
+
+fn instance() -> u32 {
+    INSTANCE.with(|i| *i)
 }
 
 /// A click still waiting in this isolate's buffer (not yet in the ledger).
 pub fn buffered(handle: &str, click_id: &str) -> Option<Click> {
-    BUFFER.with(|b| {
-        b.borrow()
-            .iter()
-            .find(|c| c.click_id == click_id && c.handle == handle)
-            .cloned()
-    })
+    click_buffer_find(click_id)
+        .and_then(|json| serde_json::from_str::<Click>(&json).ok())
+        .filter(|c| c.handle == handle)
 }
 
 /// How long a click can take to reach the ledger from another isolate's
@@ -58,16 +69,51 @@ enum Flush {
 /// clicks, the request that opened it has a pending flush (under its
 /// `waitUntil`, which keeps the isolate alive until the write is done), so
 /// no click is left behind and only one request per window pays for a timer.
+/// The buffer lives in JS (`src/redirect.js`): a panic that aborts this wasm
+/// instance loses no buffered click; the next instance takes the flush over.
 pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
-    let flush = BUFFER.with(|b| {
-        let mut b = b.borrow_mut();
-        b.push(click);
-        match b.len() {
-            1 => Flush::AfterWindow,
-            n if n >= MAX_BATCH => Flush::Now(std::mem::take(&mut *b)),
-            _ => Flush::Covered,
+    let json = match serde_json::to_string(&click) {
+        Ok(j) => j,
+        Err(e) => {
+            log::event(
+                "click_lost",
+                &format!("{} {}: {e}", click.handle, click.click_id),
+            );
+            return;
         }
-    });
+    };
+    let flush = match click_buffer_push(&json, instance(), MAX_BATCH) {
+        0 => Flush::Covered,
+        1 => Flush::AfterWindow,
+        _ => Flush::Now(take()),
+    };
+    schedule(env, wctx, shards, flush);
+}
+
+/// Every waiting click, parsed (a click that does not parse is logged lost).
+fn take() -> Vec<Click> {
+    click_buffer_take()
+        .into_iter()
+        .filter_map(|json| {
+            serde_json::from_str(&json)
+                .inspect_err(|e| {
+                    log::event("click_lost", &format!("unreadable buffered click: {e}"))
+                })
+                .ok()
+        })
+        .collect()
+}
+
+/// Take over clicks a panicked instance left waiting (any request may call
+/// this; it costs one call into JS when there are none).
+pub fn adopt_orphans(env: &Env, wctx: &Context, shards: u32) {
+    if click_buffer_orphaned(instance()) {
+        log::event("click_buffer_adopted", "clicks left by an aborted instance");
+        schedule(env, wctx, shards, Flush::Now(take()));
+    }
+}
+
+fn schedule(env: &Env, wctx: &Context, shards: u32, flush: Flush) {
     if let Flush::Covered = flush {
         return;
     }
@@ -93,7 +139,7 @@ async fn flush_buffer(env: &Env, db: &Db, shards: u32, flush: Flush) {
         Flush::Now(batch) => batch,
         Flush::AfterWindow => {
             worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-            BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()))
+            take()
         }
     };
     if !batch.is_empty() {

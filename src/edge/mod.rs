@@ -120,6 +120,8 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
     // The raw method: workers-rs maps methods it does not know to GET, which
     // would serve `PROPFIND` or `PURGE` as a GET.
     let method = Method::parse(&raw.method());
+    // Clicks a panicked instance left in the buffer are written by this one.
+    clicks::adopt_orphans(&env, &wctx, config::get(&env).rollup_shards);
     // Parsed once: the path routes, the host is a short-link host, the
     // redirect reuses the query.
     let url: worker::Url = raw

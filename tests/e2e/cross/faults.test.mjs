@@ -189,6 +189,23 @@ test('AGGREGATE_ONLY: a ledger write that committed but reported failure is neve
   assert.equal((await health()).status, 'PASS');
 });
 
+test('clicks still in the batch buffer when a panic aborts the instance are recorded, exactly once', async () => {
+  await sleep(600);
+  const start = await funnel();
+  // Inside one batching window (200 ms): three clicks, then a panic on the same path.
+  for (let i = 0; i < 3; i++) assert.equal((await app.click('/demo/fault-link', { ua: UA.ipad })).status, 302);
+  assert.equal((await faults(['panic'])).status, 200);
+  assert.equal((await app.click('/demo/fault-link', { ua: UA.ipad })).status, 500);
+  // The next request meets a fresh instance, which writes what the dead one buffered.
+  assert.deepEqual((await app.api('GET', '/healthz', { token: null })).body, { ok: true });
+  const f = await settle(start.clicks + 3, start.conversions);
+  assert.ok(f, `the 3 buffered clicks survived: ${JSON.stringify(await funnel())}`);
+  await sleep(1000);
+  assert.equal((await funnel()).clicks, start.clicks + 3, 'and were written once');
+  const rebuilt = await app.api('POST', '/v2/handles/demo/campaigns/fault-cmp/rollup/rebuild');
+  assert.equal(rebuilt.body.funnel[0].clicks, start.clicks + 3, 'they are in the ledger');
+});
+
 test('the fault switch exists only in local development', async () => {
   const r = await app.api('POST', '/v2/dev/faults', { token: null, body: { faults: ['disk'] } });
   assert.deepEqual([r.status, r.body.error.code], [400, 'invalid_field']);
