@@ -23,6 +23,8 @@ pub enum ApiError {
     MethodNotAllowed,
     UnsupportedMediaType,
     CampaignConflict(String),
+    /// The link already has a RUNNING experiment (its id).
+    ExperimentConflict(String),
     InvalidTransition {
         from: String,
         to: String,
@@ -58,6 +60,7 @@ impl ApiError {
             CampaignNotFound | LinkNotFound | NotFound(_) => 404,
             MethodNotAllowed => 405,
             CampaignConflict(_)
+            | ExperimentConflict(_)
             | InvalidTransition { .. }
             | CampaignNotTracking(_)
             | IdempotencyConflict => 409,
@@ -85,6 +88,7 @@ impl ApiError {
             MethodNotAllowed => "method_not_allowed",
             UnsupportedMediaType => "unsupported_media_type",
             CampaignConflict(_) => "campaign_conflict",
+            ExperimentConflict(_) => "experiment_conflict",
             InvalidTransition { .. } => "invalid_transition",
             CampaignNotTracking(_) => "campaign_not_tracking",
             IdempotencyConflict => "idempotency_conflict",
@@ -114,6 +118,9 @@ impl ApiError {
             MethodNotAllowed => "This method is not allowed on this route.".into(),
             UnsupportedMediaType => "Send the body as application/json.".into(),
             CampaignConflict(id) => format!("Campaign ID '{id}' already exists."),
+            ExperimentConflict(id) => {
+                format!("The link already has a RUNNING experiment ('{id}'): stop it first.")
+            }
             InvalidTransition { from, to } => {
                 format!("A campaign cannot go from {from} to {to}.")
             }

@@ -76,6 +76,33 @@ string_id!(
     /// `clk_` + 24 lower-case base32 characters (120 random bits).
     ClickId
 );
+string_id!(
+    /// An experiment id, same shape as a campaign id.
+    ExperimentId
+);
+string_id!(
+    /// A variant of an experiment: `^[a-z0-9][a-z0-9_-]{0,31}$`.
+    VariantId
+);
+
+impl ExperimentId {
+    pub fn parse(s: &str) -> Result<ExperimentId, ApiError> {
+        if matches(s, id_char, 2, 63) {
+            Ok(ExperimentId(s.to_string()))
+        } else {
+            Err(ApiError::field(
+                "experimentId",
+                "must match ^[a-z0-9][a-z0-9_-]{2,63}$",
+            ))
+        }
+    }
+}
+
+impl VariantId {
+    pub fn parse(s: &str) -> Option<VariantId> {
+        matches(s, id_char, 0, 31).then(|| VariantId(s.to_string()))
+    }
+}
 
 impl Handle {
     pub fn parse(s: &str) -> Option<Handle> {

@@ -12,6 +12,7 @@ pub mod conversion;
 pub mod csv;
 pub mod dest;
 pub mod error;
+pub mod experiment;
 pub mod funnel;
 pub mod health;
 pub mod ids;
