@@ -70,6 +70,7 @@ fn bench_decide(c: &mut Criterion) {
         destination_url: "https://shop.example.com/spring",
         campaign_id: Some(CAMPAIGN),
         policy: &policy,
+        experiment: None,
     };
     let desktop = Incoming {
         user_agent: CHROME_DESKTOP,

@@ -225,6 +225,61 @@ pub fn set_cookie(id: &ExperimentId, variant: &VariantId, secure: bool) -> Strin
     )
 }
 
+/// What the redirect needs of a link's experiment: the RUNNING one, or the
+/// latest CONCLUDED one (all traffic to its winner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Active {
+    pub id: ExperimentId,
+    pub variants: Vec<Variant>,
+    /// Set when concluded.
+    pub winner: Option<VariantId>,
+}
+
+impl Active {
+    /// From the stored row's fields; None when they do not describe a usable
+    /// experiment (no variants, or a concluded one without its winner).
+    pub fn from_stored(
+        id: &str,
+        status: &str,
+        variants_json: &str,
+        winner: Option<&str>,
+    ) -> Option<Active> {
+        let id = ExperimentId::parse(id).ok()?;
+        let variants = variants_from_stored(variants_json);
+        let winner = match Status::parse(status)? {
+            Status::Running => None,
+            Status::Concluded => {
+                let w = VariantId::parse(winner?)?;
+                variants.iter().any(|v| v.id == w).then_some(w)?.into()
+            }
+            _ => return None,
+        };
+        (!variants.is_empty()).then_some(Active {
+            id,
+            variants,
+            winner,
+        })
+    }
+
+    /// The variant a visitor goes to, and the cookie to set (a RUNNING
+    /// experiment, a visitor without a valid cookie). A concluded experiment
+    /// sends everyone to its winner and sets nothing.
+    pub fn pick(
+        &self,
+        cookie_header: Option<&str>,
+        draw: u32,
+        https: bool,
+    ) -> Option<(&Variant, Option<String>)> {
+        if let Some(w) = &self.winner {
+            return self.variants.iter().find(|v| &v.id == w).map(|v| (v, None));
+        }
+        let name = cookie_name(&self.id);
+        let cookie = cookie_header.and_then(|h| cookie_value(h, &name));
+        let (v, pinned) = assign(&self.variants, cookie, draw)?;
+        Some((v, (!pinned).then(|| set_cookie(&self.id, &v.id, https))))
+    }
+}
+
 /// The rollup row of a variant (dimension `variant`): `{experimentId}:{variantId}`.
 pub fn variant_key(experiment: &str, variant: &str) -> String {
     format!("{experiment}:{variant}")
@@ -452,6 +507,30 @@ mod tests {
                 },
             })
             .collect()
+    }
+
+    #[test]
+    fn active_experiments_pick_by_cookie_draw_or_winner() {
+        let e = parse(AB).unwrap();
+        let vj = variants_json(&e.variants).to_string();
+        let running = Active::from_stored("t1x", "RUNNING", &vj, None).unwrap();
+        let (v, cookie) = running.pick(Some("ef_exp_t1x=b"), 0, true).unwrap();
+        assert_eq!((v.id.as_str(), cookie), ("b", None));
+        let (v, cookie) = running.pick(None, 0, false).unwrap();
+        assert_eq!(v.id.as_str(), "a");
+        assert_eq!(
+            cookie.as_deref(),
+            Some("ef_exp_t1x=a; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly")
+        );
+        let concluded = Active::from_stored("t1x", "CONCLUDED", &vj, Some("b")).unwrap();
+        assert_eq!(
+            concluded
+                .pick(Some("ef_exp_t1x=a"), 0, true)
+                .map(|(v, c)| (v.id.as_str(), c)),
+            Some(("b", None))
+        );
+        assert!(Active::from_stored("t1x", "CONCLUDED", &vj, Some("zz")).is_none());
+        assert!(Active::from_stored("t1x", "DRAFT", &vj, None).is_none());
     }
 
     #[test]

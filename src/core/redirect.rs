@@ -7,6 +7,7 @@ use crate::core::classify::{
     Device, UaClass,
 };
 use crate::core::dest::{final_url, query_param};
+use crate::core::experiment::Active;
 use crate::core::link::TrackingPolicy;
 use crate::core::rules::{evaluate, Rule, Visitor};
 
@@ -25,6 +26,13 @@ pub struct Incoming<'a> {
     /// `classify_ua(user_agent)` when the caller has it already (the edge
     /// memoizes it per isolate); computed here when `None`.
     pub ua_class: Option<UaClass>,
+    /// The `Cookie` header (a returning visitor's experiment variant).
+    pub cookie: Option<&'a str>,
+    /// Uniform random bits for an experiment's weighted draw (only read for
+    /// a RUNNING experiment and a visitor without its cookie).
+    pub draw: u32,
+    /// The request came over https (the experiment cookie is `Secure` then).
+    pub https: bool,
 }
 
 /// What the runtime knows about a visitor, as the edge reads it in one call:
@@ -67,6 +75,8 @@ pub struct LinkView<'a> {
     pub destination_url: &'a str,
     pub campaign_id: Option<&'a str>,
     pub policy: &'a TrackingPolicy,
+    /// The link's RUNNING (or latest CONCLUDED) experiment.
+    pub experiment: Option<&'a Active>,
 }
 
 /// The classified visitor, as recorded with the click.
@@ -79,12 +89,17 @@ pub struct ClickFacts {
     pub segment: String,
     pub bot_reason: Option<BotReason>,
     pub rule_id: Option<String>,
+    /// The fired rule's variant, or the experiment's.
     pub variant_id: Option<String>,
+    /// The RUNNING experiment the visitor was assigned in.
+    pub experiment_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub location: String,
+    /// The `Set-Cookie` pinning a visitor to their experiment variant.
+    pub set_cookie: Option<String>,
     pub facts: ClickFacts,
 }
 
@@ -131,14 +146,35 @@ pub fn decide(
         source: &source,
     };
     let fired = evaluate(rules, &visitor);
-    let dest = fired.map_or(link.destination_url, |r| r.variant.destination_url.as_str());
+    // Rules first; when none fires, the link's experiment (if any) decides.
+    let assigned = match (fired, link.experiment) {
+        (None, Some(e)) => e
+            .pick(inc.cookie, inc.draw, inc.https)
+            .map(|(v, c)| (e, v, c)),
+        _ => None,
+    };
+    let dest = match (fired, &assigned) {
+        (Some(r), _) => r.variant.destination_url.as_str(),
+        (None, Some((_, v, _))) => v.destination_url.as_str(),
+        (None, None) => link.destination_url,
+    };
     let context = match (link.policy.append_context_param, click_id) {
         (true, Some(id)) => Some((link.policy.context_param_name.as_str(), id)),
         _ => None,
     };
     let location = final_url(dest, inc.query, link.policy.forward_query, context);
+    // A concluded experiment only routes: its traffic is not counted as the experiment's.
+    let (experiment_id, experiment_variant, set_cookie) = match assigned {
+        Some((e, v, cookie)) if e.winner.is_none() => (
+            Some(e.id.as_str().to_string()),
+            Some(v.id.as_str().to_string()),
+            cookie,
+        ),
+        _ => (None, None, None),
+    };
     Decision {
         location,
+        set_cookie,
         facts: ClickFacts {
             segment: segment(device, &source),
             country,
@@ -147,7 +183,8 @@ pub fn decide(
             referrer_host: ref_host,
             bot_reason,
             rule_id: fired.map(|r| r.rule_id.as_str().to_string()),
-            variant_id: fired.map(|r| r.variant.id.clone()),
+            variant_id: fired.map(|r| r.variant.id.clone()).or(experiment_variant),
+            experiment_id,
         },
     }
 }
@@ -172,6 +209,70 @@ mod tests {
     }
 
     #[test]
+    fn rules_first_then_the_experiment() {
+        let body = br#"{"slug":"spring-promo","status":"RUNNING","variants":[{"id":"a","destinationUrl":"https://shop.example.com/a","weight":50},{"id":"b","destinationUrl":"https://shop.example.com/b","weight":50}]}"#;
+        let e = crate::core::experiment::NewExperiment::parse(&parse_object(body).unwrap(), &[])
+            .unwrap();
+        let json = crate::core::experiment::variants_json(&e.variants).to_string();
+        let active = Active::from_stored("spring-test", "RUNNING", &json, None).unwrap();
+        let policy = TrackingPolicy {
+            append_context_param: true,
+            ..TrackingPolicy::default()
+        };
+        let link = LinkView {
+            slug: "spring-promo",
+            destination_url: "https://shop.example.com/spring",
+            campaign_id: Some("spring-launch"),
+            policy: &policy,
+            experiment: Some(&active),
+        };
+        // a mobile visitor: the rule fires, the experiment is not consulted
+        let mobile = Incoming {
+            user_agent: IPHONE,
+            ..Default::default()
+        };
+        let d = decide(&link, &guide_rule(), &mobile, Some("clk_x"));
+        assert_eq!(d.location, "https://m.shop.example.com/spring?ctx=clk_x");
+        assert_eq!((d.set_cookie, d.facts.experiment_id), (None, None));
+        // a desktop visitor without the cookie: drawn, pinned by a cookie
+        let desk = Incoming {
+            user_agent: MAC,
+            draw: u32::MAX,
+            https: true,
+            query: Some("utm_source=email"),
+            ..Default::default()
+        };
+        let d = decide(&link, &guide_rule(), &desk, Some("clk_y"));
+        assert_eq!(
+            d.location,
+            "https://shop.example.com/b?utm_source=email&ctx=clk_y"
+        );
+        assert_eq!(
+            d.set_cookie.as_deref(),
+            Some("ef_exp_spring-test=b; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Secure")
+        );
+        assert_eq!(
+            (
+                d.facts.experiment_id.as_deref(),
+                d.facts.variant_id.as_deref()
+            ),
+            (Some("spring-test"), Some("b"))
+        );
+        // returning with the cookie: the same variant, no new cookie
+        let back = Incoming {
+            user_agent: MAC,
+            draw: 0,
+            cookie: Some("a=1; ef_exp_spring-test=b"),
+            ..Default::default()
+        };
+        let d = decide(&link, &guide_rule(), &back, None);
+        assert_eq!(
+            (d.location.as_str(), d.set_cookie),
+            ("https://shop.example.com/b", None)
+        );
+    }
+
+    #[test]
     fn mobile_visitor_gets_the_variant_with_context() {
         let policy = TrackingPolicy {
             append_context_param: true,
@@ -182,6 +283,7 @@ mod tests {
             destination_url: "https://shop.example.com/spring",
             campaign_id: Some("spring-launch"),
             policy: &policy,
+            experiment: None,
         };
         let inc = Incoming {
             user_agent: IPHONE,
@@ -252,6 +354,7 @@ mod tests {
             destination_url: "https://shop.example.com/spring",
             campaign_id: Some("spring-launch"),
             policy: &policy,
+            experiment: None,
         };
         for ua in [
             IPHONE,
@@ -289,6 +392,7 @@ mod tests {
             destination_url: "https://e.com/",
             campaign_id: None,
             policy: &policy,
+            experiment: None,
         };
         let head = Incoming {
             user_agent: MAC,

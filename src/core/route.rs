@@ -4,7 +4,7 @@
 
 use crate::core::auth::{Need, Role, Scope};
 use crate::core::error::ApiError;
-use crate::core::ids::{CampaignId, Handle, RuleId, Slug};
+use crate::core::ids::{CampaignId, ExperimentId, Handle, RuleId, Slug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -62,6 +62,11 @@ pub enum Route {
     RulePut(Handle, RuleId),
     RuleGet(Handle, RuleId),
     RuleDelete(Handle, RuleId),
+    ExperimentList(Handle),
+    ExperimentPut(Handle, ExperimentId),
+    ExperimentGet(Handle, ExperimentId),
+    ExperimentDelete(Handle, ExperimentId),
+    ExperimentResults(Handle, ExperimentId),
     RuleExplain(Handle),
     ConversionCreate(Handle),
     Analytics(Handle),
@@ -243,6 +248,26 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
                 }
                 (["rules", id], Delete) => (WRITE_C, rule(id).map(|r| Route::RuleDelete(hh(), r))),
                 (["rules", _], _) => return na("GET, PUT, DELETE"),
+                (["experiments"], Get) => (READ_C, Ok(Route::ExperimentList(hh()))),
+                (["experiments"], _) => return na("GET"),
+                (["experiments", id], Get) => (
+                    READ_C,
+                    ExperimentId::parse(id).map(|e| Route::ExperimentGet(hh(), e)),
+                ),
+                (["experiments", id], Put) => (
+                    WRITE_C,
+                    ExperimentId::parse(id).map(|e| Route::ExperimentPut(hh(), e)),
+                ),
+                (["experiments", id], Delete) => (
+                    WRITE_C,
+                    ExperimentId::parse(id).map(|e| Route::ExperimentDelete(hh(), e)),
+                ),
+                (["experiments", _], _) => return na("GET, PUT, DELETE"),
+                (["experiments", id, "results"], Get) => (
+                    ANALYTICS,
+                    ExperimentId::parse(id).map(|e| Route::ExperimentResults(hh(), e)),
+                ),
+                (["experiments", _, "results"], _) => return na("GET"),
                 (["conversions"], Post) => (CONVERSIONS, Ok(Route::ConversionCreate(hh()))),
                 (["conversions"], _) => return na("POST"),
                 (["analytics"], Get) => (ANALYTICS, Ok(Route::Analytics(hh()))),

@@ -16,14 +16,16 @@ pub enum EventType {
     ConversionCreated,
     CampaignActivated,
     CampaignPaused,
+    ExperimentConcluded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         EventType::ConversionTested,
         EventType::ConversionCreated,
         EventType::CampaignActivated,
         EventType::CampaignPaused,
+        EventType::ExperimentConcluded,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +33,7 @@ impl EventType {
             EventType::ConversionCreated => "conversion.created",
             EventType::CampaignActivated => "campaign.activated",
             EventType::CampaignPaused => "campaign.paused",
+            EventType::ExperimentConcluded => "experiment.concluded",
         }
     }
     pub fn parse(s: &str) -> Option<EventType> {
