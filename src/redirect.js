@@ -3,12 +3,12 @@
 
 /**
  * The visitor facts in one string (parsed by `core::redirect::Packed`):
- * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore \n clientIp`
+ * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore \n clientIp \n cookie`
  * (the address is only ever hashed into a day's visitor key, never stored).
  * `request.cf` is built by the runtime on access, so it is read only when
  * `withCf` (the click is recorded, or a rule tests the country).
  */
-export function visitor_facts(req, withCf) {
+export function visitor_facts(req, withCf, withCookie) {
   const h = req.headers;
   const referer = h.get('referer');
   let country = '', verified = '', score = '';
@@ -22,15 +22,15 @@ export function visitor_facts(req, withCf) {
     }
   }
   const ip = h.get('cf-connecting-ip') ?? '';
-  return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}\n${ip}`;
+  const cookie = withCookie ? h.get('cookie') ?? '' : '';
+  return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}\n${ip}\n${cookie}`;
 }
 
-/** The 302, built as a JS Worker would build it. */
-export function redirect_302(location) {
-  return new Response(null, {
-    status: 302,
-    headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' },
-  });
+/** The 302, built as a JS Worker would build it; `cookie` ('' for none) pins an experiment variant. */
+export function redirect_302(location, cookie) {
+  const headers = { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
+  if (cookie) headers['set-cookie'] = cookie;
+  return new Response(null, { status: 302, headers });
 }
 
 // Clicks waiting for their batch. They are kept here, in JS, rather than in

@@ -40,6 +40,10 @@ pub struct Click {
     /// `core::unique`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor: Option<String>,
+    /// The RUNNING experiment the visitor was assigned in (`variant_id` is
+    /// then its variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
 }
 
 /// Replays give up after this many tries (with the capped backoff, ~3 h).
@@ -55,6 +59,7 @@ impl Click {
             &self.source,
             &self.segment,
         )
+        .in_experiment(self.experiment_id.as_deref(), self.variant_id.as_deref())
     }
 
     /// The id of a write of this click alone (see `LedgerRows::write_ids`).
@@ -101,7 +106,8 @@ impl Click {
 #[derive(Debug, Default, PartialEq)]
 pub struct LedgerRows {
     /// `[click_id, handle, slug, campaign, rule_id, variant_id, country,
-    /// device, source, referrer_host, segment, bot, bot_reason, ts, visitor]`
+    /// device, source, referrer_host, segment, bot, bot_reason, ts, visitor,
+    /// experiment_id]`
     pub clicks: Vec<Value>,
     /// `[handle, campaign, hour, slug, rule_id|"", country, device, source,
     /// bot, bot_reason|"", clicks, last_ts]`
@@ -141,7 +147,8 @@ impl LedgerRows {
                     i64::from(c.bot_reason.is_some()),
                     c.bot_reason,
                     c.ts,
-                    c.visitor
+                    c.visitor,
+                    c.experiment_id
                 ])),
                 TrackingMode::AggregateOnly => {
                     let key = (
@@ -227,6 +234,7 @@ mod tests {
             attempt: 1,
             batch: None,
             visitor: None,
+            experiment_id: None,
         }
     }
 

@@ -141,6 +141,9 @@ pub struct Dims {
     pub link: String,
     #[serde(default)]
     pub rule: Option<String>,
+    /// `{experimentId}:{variantId}` when the visitor was in an experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl Dims {
@@ -162,7 +165,16 @@ impl Dims {
             segment: segment.to_string(),
             link: link.to_string(),
             rule: rule.filter(|r| !r.is_empty()).map(str::to_string),
+            variant: None,
         }
+    }
+
+    /// The same dimensions, in experiment `experiment`'s variant `variant`.
+    pub fn in_experiment(mut self, experiment: Option<&str>, variant: Option<&str>) -> Dims {
+        if let (Some(e), Some(v)) = (experiment, variant) {
+            self.variant = Some(crate::core::experiment::variant_key(e, v));
+        }
+        self
     }
 
     /// The `(dim, value)` rows an attributed event touches, besides the total.
@@ -177,11 +189,16 @@ impl Dims {
         if let Some(r) = &self.rule {
             v.push(("rule", r.as_str()));
         }
+        if let Some(x) = &self.variant {
+            v.push(("variant", x.as_str()));
+        }
         v
     }
 }
 
-pub const GROUP_DIMS: [&str; 6] = ["source", "country", "device", "segment", "link", "rule"];
+pub const GROUP_DIMS: [&str; 7] = [
+    "source", "country", "device", "segment", "link", "rule", "variant",
+];
 
 /// A counter row as stored and as read back.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -390,6 +407,7 @@ mod tests {
                 segment: "paid_social".into(),
                 link: "spring".into(),
                 rule: id.len().is_multiple_of(2).then(|| "r1".to_string()),
+                variant: None,
             }),
             value_cents: cents,
             currency: (cents > 0).then(|| "EUR".to_string()),

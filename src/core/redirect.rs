@@ -49,11 +49,13 @@ pub struct Packed<'a> {
     pub verified_bot: bool,
     pub bot_score: Option<u32>,
     pub client_ip: &'a str,
+    /// The `Cookie` header, read only when the link has an experiment.
+    pub cookie: Option<&'a str>,
 }
 
 impl<'a> Packed<'a> {
     pub fn unpack(s: &'a str) -> Packed<'a> {
-        let mut f = s.splitn(7, '\n');
+        let mut f = s.splitn(8, '\n');
         let mut next = || f.next().unwrap_or("");
         let (method, user_agent, referer) = (next(), next(), next());
         let (country, verified, score) = (next(), next(), next());
@@ -65,6 +67,7 @@ impl<'a> Packed<'a> {
             verified_bot: verified == "1",
             bot_score: score.parse().ok(),
             client_ip: next(),
+            cookie: Some(next()).filter(|c| !c.is_empty()),
         }
     }
 }
@@ -329,6 +332,7 @@ mod tests {
                 verified_bot: true,
                 bot_score: Some(12),
                 client_ip: "203.0.113.9",
+                cookie: None,
             }
         );
         assert_eq!(

@@ -146,6 +146,7 @@ pub fn group_key(dim: &str) -> &'static str {
         "country" => "countries",
         "device" => "devices",
         "link" => "links",
+        "variant" => "variants",
         _ => "rules",
     }
 }

@@ -44,7 +44,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         if !GROUP_DIMS.contains(&dim) {
             return Err(ApiError::field(
                 "groupBy",
-                "must be one of segment, source, country, device, link, rule",
+                "must be one of segment, source, country, device, link, rule, variant",
             ));
         }
         let id =

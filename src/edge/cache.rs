@@ -8,6 +8,7 @@
 use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
+use crate::core::experiment::Active;
 use crate::core::ids::random_hex;
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
@@ -26,6 +27,8 @@ pub struct LinkEntry {
     /// The campaign's status (`ACTIVE` tracks), None without a campaign.
     pub campaign_status: Option<Status>,
     pub policy: TrackingPolicy,
+    /// The link's RUNNING experiment, or its latest CONCLUDED one.
+    pub experiment: Option<Active>,
 }
 
 impl LinkEntry {
@@ -46,6 +49,8 @@ struct LinkJoinRow {
     context_param_name: String,
     forward_query: i64,
     campaign_status: Option<String>,
+    /// `id \x1f status \x1f variants_json \x1f winner` of the link's experiment.
+    experiment: Option<String>,
 }
 
 /// A link as the redirect needs it (None: no such link), from the cache or
@@ -63,7 +68,12 @@ pub async fn link(
     let row = db
         .first::<LinkJoinRow>(
             "SELECT l.destination_url, l.campaign_id, l.mode, l.append_context, l.context_param_name, l.forward_query, \
-             c.status AS campaign_status FROM links l LEFT JOIN campaigns c \
+             c.status AS campaign_status, \
+             (SELECT e.experiment_id || char(31) || e.status || char(31) || e.variants_json || char(31) || \
+              coalesce(e.winner, '') FROM experiments e WHERE e.handle = l.handle AND e.slug = l.slug \
+              AND e.status IN ('RUNNING', 'CONCLUDED') ORDER BY e.status = 'RUNNING' DESC, e.updated_at DESC \
+              LIMIT 1) AS experiment \
+             FROM links l LEFT JOIN campaigns c \
              ON c.handle = l.handle AND c.campaign_id = l.campaign_id WHERE l.handle = ? AND l.slug = ?",
             &[text(h), text(slug)],
         )
@@ -79,6 +89,11 @@ pub async fn link(
             destination_url: r.destination_url,
             campaign_id: r.campaign_id,
             campaign_status: r.campaign_status.as_deref().and_then(Status::parse),
+            experiment: r.experiment.as_deref().and_then(|packed| {
+                let mut f = packed.split('\u{1f}');
+                let (id, status, variants, winner) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                Active::from_stored(id, status, variants, (!winner.is_empty()).then_some(winner))
+            }),
         })
     });
     put_link(h, slug, now, entry.clone());

@@ -105,7 +105,14 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
     cache::invalidate();
     let row = find(ctx, &h, id.as_str()).await?;
     if new.status == Status::Active {
-        webhooks::emit(ctx, &h, EventType::CampaignActivated, row.to_json()).await;
+        webhooks::emit(
+            &ctx.env,
+            &ctx.db,
+            &h,
+            EventType::CampaignActivated,
+            row.to_json(),
+        )
+        .await;
     }
     http::created(json!({"campaign": row.to_json(), "quickStart": quick_start()}))
 }
@@ -210,7 +217,7 @@ pub async fn patch(ctx: &Ctx, req: &mut Request, h: Handle, id: CampaignId) -> A
         _ => None,
     };
     if let Some(ev) = event {
-        webhooks::emit(ctx, &h, ev, row.to_json()).await;
+        webhooks::emit(&ctx.env, &ctx.db, &h, ev, row.to_json()).await;
     }
     http::ok(json!({"campaign": row.to_json()}))
 }

@@ -272,12 +272,13 @@ async fn write_ledger(
         if !rows.clicks.is_empty() {
             stmts.push(db.stmt(
                 "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
-                 referrer_host, segment, bot, bot_reason, ts, visitor) \
+                 referrer_host, segment, bot, bot_reason, ts, visitor, experiment_id) \
                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
                  json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
                  json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
                  json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
-                 json_extract(value, '$[12]'), json_extract(value, '$[13]'), json_extract(value, '$[14]') \
+                 json_extract(value, '$[12]'), json_extract(value, '$[13]'), json_extract(value, '$[14]'), \
+                 json_extract(value, '$[15]') \
                  FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
                 &[text(&Value::from(rows.clicks.clone()).to_string())],
             )?);

@@ -29,6 +29,8 @@ struct ClickRow {
     slug: String,
     rule_id: Option<String>,
     variant_id: Option<String>,
+    #[serde(default)]
+    experiment_id: Option<String>,
     country: String,
     device: String,
     source: String,
@@ -43,6 +45,7 @@ impl ClickRow {
             slug: c.slug.clone(),
             rule_id: c.rule_id.clone(),
             variant_id: c.variant_id.clone(),
+            experiment_id: c.experiment_id.clone(),
             country: c.country.clone(),
             device: c.device.clone(),
             source: c.source.clone(),
@@ -59,6 +62,7 @@ impl ClickRow {
             &self.source,
             &self.segment,
         )
+        .in_experiment(self.experiment_id.as_deref(), self.variant_id.as_deref())
     }
 }
 
@@ -210,7 +214,7 @@ async fn accept(
     } else {
         EventType::ConversionCreated
     };
-    webhooks::emit(ctx, h, kind, response["conversion"].clone()).await;
+    webhooks::emit(&ctx.env, &ctx.db, h, kind, response["conversion"].clone()).await;
     http::created(response)
 }
 
@@ -231,7 +235,7 @@ async fn attributed_click(db: &Db, h: &Handle, click_id: &str) -> ApiResult<Clic
     let args = [text(h.as_str()), text(click_id)];
     let read = || {
         db.first::<ClickRow>(
-            "SELECT click_id, campaign_id, slug, rule_id, variant_id, country, device, source, segment \
+            "SELECT click_id, campaign_id, slug, rule_id, variant_id, experiment_id, country, device, source, segment \
              FROM clicks WHERE handle = ? AND click_id = ?",
             &args,
         )
@@ -295,7 +299,8 @@ impl Record {
 
     fn response(&self, conv: &NewConversion, click: Option<&ClickRow>) -> Value {
         let attribution = click.map(|c| {
-            json!({"slug": c.slug, "ruleId": c.rule_id, "variantId": c.variant_id, "device": c.device,
+            json!({"slug": c.slug, "ruleId": c.rule_id, "variantId": c.variant_id,
+                   "experimentId": c.experiment_id, "device": c.device,
                    "country": c.country, "source": c.source, "segment": c.segment})
         });
         json!({"conversion": {
@@ -330,8 +335,9 @@ async fn write(
 ) -> ApiResult<Option<IdemRow>> {
     let insert = ctx.db.stmt(
         "INSERT INTO conversions (conversion_id, handle, campaign_id, click_id, slug, rule_id, country, device, source, \
-         segment, event_type, value_cents, currency, order_id, occurred_at, metadata_json, test, created_at) \
-         SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18 \
+         segment, event_type, value_cents, currency, order_id, occurred_at, metadata_json, test, created_at, \
+         experiment_id, variant_id) \
+         SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?20,?21 \
          WHERE ?19 IS NULL OR (SELECT conversion_id FROM idempotency WHERE handle = ?2 AND idem_key = ?19) = ?1",
         &[
             text(&r.conversion_id),
@@ -353,6 +359,8 @@ async fn write(
             flag(r.test),
             int(r.now),
             opt_text(key),
+            opt_text(click.and_then(|c| c.experiment_id.as_deref())),
+            opt_text(click.and_then(|c| c.variant_id.as_deref())),
         ],
     )?;
     let Some(k) = key else {
@@ -389,6 +397,8 @@ pub struct ConversionRow {
     occurred_at: i64,
     test: i64,
     created_at: i64,
+    experiment_id: Option<String>,
+    variant_id: Option<String>,
 }
 
 impl ConversionRow {
@@ -401,16 +411,17 @@ impl ConversionRow {
             &self.source,
             &self.segment,
         ) {
-            (Some(slug), Some(country), Some(device), Some(source), Some(segment)) => {
-                Some(Dims::of(
+            (Some(slug), Some(country), Some(device), Some(source), Some(segment)) => Some(
+                Dims::of(
                     slug,
                     self.rule_id.as_deref(),
                     country,
                     device,
                     source,
                     segment,
-                ))
-            }
+                )
+                .in_experiment(self.experiment_id.as_deref(), self.variant_id.as_deref()),
+            ),
             _ => None,
         };
         RollupEvent::conversion(
@@ -433,7 +444,8 @@ pub async fn ledger_page(
     limit: i64,
 ) -> ApiResult<Vec<ConversionRow>> {
     db.all::<ConversionRow>(
-        "SELECT conversion_id, slug, rule_id, country, device, source, segment, value_cents, currency, occurred_at, test, created_at \
+        "SELECT conversion_id, slug, rule_id, country, device, source, segment, value_cents, currency, occurred_at, test, \
+         created_at, experiment_id, variant_id \
          FROM conversions WHERE handle = ? AND campaign_id = ? AND conversion_id > ? ORDER BY conversion_id LIMIT ?",
         &[text(h.as_str()), text(campaign), text(after), int(limit)],
     )

@@ -181,6 +181,18 @@ impl Query {
             Err(_) => Query(Vec::new()),
         }
     }
+    /// 400 `invalid_field` naming the first parameter not in `allowed` (a
+    /// misspelled filter is never silently ignored).
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((k, _)) => Err(ApiError::field(
+                &k.chars().take(64).collect::<String>(),
+                "is not a parameter of this route",
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub fn get(&self, k: &str) -> Option<&str> {
         self.0
             .iter()

@@ -12,6 +12,7 @@ mod consistency;
 mod conversions;
 mod ctx;
 mod db;
+mod experiments;
 mod exports;
 mod faults;
 mod http;
@@ -60,9 +61,19 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         if let Err(e) = clicks::forget_old_writes(&db, http::now_ms()).await {
             log::event("aggregate_writes_purge_failed", &e.to_string());
         }
-        if let Err(e) =
-            consistency::reconcile_daily(&env, &db, cfg.rollup_shards, http::now_ms()).await
+        // A day's visitor-key secret is never kept past its day.
+        let now = http::now_ms();
+        let today = now - now.rem_euclid(crate::core::time::DAY_MS);
+        if let Err(e) = db
+            .run("DELETE FROM visitor_keys WHERE day < ?", &[db::int(today)])
+            .await
         {
+            log::event("visitor_keys_purge_failed", &e.to_string());
+        }
+        if let Err(e) = experiments::promote_due(&env, &db, cfg.rollup_shards).await {
+            log::event("experiment_promotion_failed", &e.to_string());
+        }
+        if let Err(e) = consistency::reconcile_daily(&env, &db, cfg.rollup_shards, now).await {
             log::event("reconciliation_failed", &e.to_string());
         }
     }
@@ -90,7 +101,16 @@ pub fn redirect_cached(
     faults::maybe_panic();
     let wctx = Context::new(ctx);
     Some(
-        match redirect::cached(&env, &wctx, &cfg, &req, query, &h, &s)? {
+        match redirect::cached(
+            &env,
+            &wctx,
+            &cfg,
+            &req,
+            query,
+            url.starts_with("https:"),
+            &h,
+            &s,
+        )? {
             Ok(r) => r,
             Err(e) => answer_error(&e).into(),
         },
@@ -151,7 +171,7 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
 
     // The redirect is the hot path: no auth work at all.
     if let Ok(Route::Redirect(h, s)) = &matched.route {
-        return redirect::redirect(&ctx, &raw, url.query(), h, s).await;
+        return redirect::redirect(&ctx, &raw, url.query(), url.scheme() == "https", h, s).await;
     }
     let req = Request::from(raw);
 
@@ -195,6 +215,11 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::RuleGet(h, id) => rules::get(c, h, id).await,
         Route::RuleDelete(h, id) => rules::delete(c, h, id).await,
         Route::RuleExplain(h) => rules::explain(c, &mut req, h).await,
+        Route::ExperimentList(h) => experiments::list(c, &req, h).await,
+        Route::ExperimentPut(h, id) => experiments::put(c, &mut req, h, id).await,
+        Route::ExperimentGet(h, id) => experiments::get(c, h, id).await,
+        Route::ExperimentDelete(h, id) => experiments::delete(c, h, id).await,
+        Route::ExperimentResults(h, id) => experiments::results(c, h, id).await,
         Route::ConversionCreate(h) => conversions::create(c, &mut req, h).await,
         Route::Analytics(h) => analytics::get(c, &req, h).await,
         Route::ClicksCsv(h, id) => exports::clicks(c, &req, h, id).await,

@@ -27,6 +27,8 @@ struct ClickLedgerRow {
     bot_reason: Option<String>,
     ts: i64,
     visitor: Option<String>,
+    experiment_id: Option<String>,
+    variant_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -57,7 +59,8 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
         let rows = ctx
             .db
             .all::<ClickLedgerRow>(
-                "SELECT click_id, slug, rule_id, country, device, source, segment, bot, bot_reason, ts, visitor FROM clicks \
+                "SELECT click_id, slug, rule_id, country, device, source, segment, bot, bot_reason, ts, visitor, \
+                 experiment_id, variant_id FROM clicks \
                  WHERE handle = ? AND campaign_id = ? AND click_id > ? ORDER BY click_id LIMIT ?",
                 &[text(h.as_str()), text(cid), text(&after), int(PAGE)],
             )
@@ -76,7 +79,8 @@ pub async fn rebuild(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response
                     &r.device,
                     &r.source,
                     &r.segment,
-                );
+                )
+                .in_experiment(r.experiment_id.as_deref(), r.variant_id.as_deref());
                 {
                     let mut e = RollupEvent::clicks(r.click_id, r.ts, r.bot != 0, dims, 1);
                     e.bot_reason = r.bot_reason.filter(|_| e.bot);

@@ -8,7 +8,7 @@
 
 use crate::core::click::Click;
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::ids::{ClickId, Handle, Slug};
+use crate::core::ids::{fill_random, ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView, Packed};
 use crate::core::rules::read_country;
@@ -41,6 +41,7 @@ pub async fn redirect(
     ctx: &Ctx,
     req: &web_sys::Request,
     query: Option<&str>,
+    https: bool,
     h: &Handle,
     slug: &Slug,
 ) -> ApiResult<Response> {
@@ -64,12 +65,13 @@ pub async fn redirect(
     let day_key = day_key
         .inspect_err(|e| log::event("visitor_key_failed", &e.to_string()))
         .ok();
-    let facts = visitor_facts(req, reads_cf(&link, &rules));
+    let facts = visitor_facts(req, reads_cf(&link, &rules), link.experiment.is_some());
     let v = Packed::unpack(&facts);
     let served = Served {
         link: &link,
         rules: &rules,
         day_key: day_key.as_deref(),
+        https,
     };
     answer(
         &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &served, now,
@@ -89,12 +91,14 @@ fn reads_cf(link: &LinkEntry, rules: &[crate::core::rules::Rule]) -> bool {
 /// something must be read first (the async path then serves the request).
 /// One synchronous call from `src/entry.mjs`: no future, no Promise, no
 /// microtask on the visitor's path.
+#[allow(clippy::too_many_arguments)]
 pub fn cached(
     env: &Env,
     wctx: &Context,
     cfg: &Config,
     req: &web_sys::Request,
     query: Option<&str>,
+    https: bool,
     h: &Handle,
     slug: &Slug,
 ) -> Option<ApiResult<web_sys::Response>> {
@@ -107,7 +111,11 @@ pub fn cached(
         Some(l) if counts_visitors(l) => Some(cache::day_key_cached(now)?),
         _ => None,
     };
-    let facts = visitor_facts(req, link.as_ref().is_some_and(|l| reads_cf(l, &rules)));
+    let facts = visitor_facts(
+        req,
+        link.as_ref().is_some_and(|l| reads_cf(l, &rules)),
+        link.as_ref().is_some_and(|l| l.experiment.is_some()),
+    );
     let v = Packed::unpack(&facts);
     // Other methods go to the async path, which answers 405.
     if v.method != "GET" && v.method != "HEAD" {
@@ -120,6 +128,7 @@ pub fn cached(
                 link: &link,
                 rules: &rules,
                 day_key: day_key.as_deref(),
+                https,
             };
             answer(env, wctx, cfg, &v, query, h, slug, &served, now)
         }
@@ -138,6 +147,8 @@ struct Served<'a> {
     link: &'a LinkEntry,
     rules: &'a [crate::core::rules::Rule],
     day_key: Option<&'a [u8]>,
+    /// The request came over https (an experiment cookie is `Secure` then).
+    https: bool,
 }
 
 /// Decide, answer 302, and buffer the click for recording.
@@ -161,6 +172,15 @@ fn answer(
         None
     };
 
+    // Cryptographic randomness for an experiment's draw, only when one may happen.
+    let draw = match &link.experiment {
+        Some(e) if e.winner.is_none() => {
+            let mut b = [0u8; 4];
+            fill_random(&mut b)?;
+            u32::from_le_bytes(b)
+        }
+        _ => 0,
+    };
     let inc = Incoming {
         user_agent: v.user_agent,
         referer: v.referer,
@@ -170,17 +190,21 @@ fn answer(
         ua_class: Some(cache::ua_class(v.user_agent)),
         verified_bot: v.verified_bot,
         bot_score: v.bot_score,
+        cookie: v.cookie,
+        draw,
+        https: served.https,
     };
     let view = LinkView {
         slug: slug.as_str(),
         destination_url: &link.destination_url,
         campaign_id: link.campaign_id.as_deref(),
         policy: &link.policy,
+        experiment: link.experiment.as_ref(),
     };
     let d = decide(&view, rules, &inc, click_id.as_ref().map(|c| c.as_str()));
 
-    let resp =
-        redirect_302(&d.location).map_err(|e| ApiError::Internal(format!("Response: {e:?}")))?;
+    let resp = redirect_302(&d.location, d.set_cookie.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::Internal(format!("Response: {e:?}")))?;
 
     if let (true, Some(id), Some(campaign)) = (tracking, click_id, link.campaign_id.clone()) {
         let f = d.facts;
@@ -212,6 +236,7 @@ fn answer(
                 bot_reason: f.bot_reason.map(|r| r.as_str().to_string()),
                 rule_id: f.rule_id,
                 variant_id: f.variant_id,
+                experiment_id: f.experiment_id,
                 ts: now,
                 attempt: 1,
                 batch: None,
@@ -226,9 +251,12 @@ fn answer(
 extern "C" {
     /// `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore`
     /// (see `core::redirect::Packed`); `request.cf` only when `with_cf`.
-    fn visitor_facts(req: &web_sys::Request, with_cf: bool) -> String;
+    fn visitor_facts(req: &web_sys::Request, with_cf: bool, with_cookie: bool) -> String;
     /// The 302 in one call into the runtime (as a JS Worker would build it),
     /// instead of a `Headers` object, three `set`s and a `ResponseInit`.
     #[wasm_bindgen(catch)]
-    fn redirect_302(location: &str) -> Result<web_sys::Response, wasm_bindgen::JsValue>;
+    fn redirect_302(
+        location: &str,
+        cookie: &str,
+    ) -> Result<web_sys::Response, wasm_bindgen::JsValue>;
 }

@@ -172,8 +172,10 @@ async fn subscribed(db: &Db, h: &Handle) -> ApiResult<Vec<WebhookRow>> {
 
 /// Enqueue `event` for every subscription of the handle. Never fails the
 /// caller: the event already happened; a failure to enqueue is logged.
-pub async fn emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) {
-    if let Err(e) = try_emit(ctx, h, event, data).await {
+/// Takes the environment and the D1 gateway rather than a request context:
+/// the scheduled job emits too.
+pub async fn emit(env: &Env, db: &Db, h: &Handle, event: EventType, data: Value) {
+    if let Err(e) = try_emit(env, db, h, event, data).await {
         log::event(
             "webhook_emit_failed",
             &format!("{h} {}: {e}", event.as_str()),
@@ -181,8 +183,8 @@ pub async fn emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) {
     }
 }
 
-async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiResult<()> {
-    let subs: Vec<WebhookRow> = subscribed(&ctx.db, h)
+async fn try_emit(env: &Env, db: &Db, h: &Handle, event: EventType, data: Value) -> ApiResult<()> {
+    let subs: Vec<WebhookRow> = subscribed(db, h)
         .await?
         .into_iter()
         .filter(|r| r.events().iter().any(|e| e == event.as_str()))
@@ -202,7 +204,7 @@ async fn try_emit(ctx: &Ctx, h: &Handle, event: EventType, data: Value) -> ApiRe
             attempt: 1,
             body: body.clone(),
         };
-        queue::send(&ctx.env, Job::Webhook(d), 0).await?;
+        queue::send(env, Job::Webhook(d), 0).await?;
     }
     Ok(())
 }
