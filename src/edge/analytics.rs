@@ -49,24 +49,15 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         }
         let id =
             campaign_id.ok_or_else(|| ApiError::field("campaignId", "is required with groupBy"))?;
-        let c = campaigns::find(ctx, &h, id.as_str()).await?;
-        let snap = snapshot(ctx, &h, id.as_str()).await?;
-        let mut body = json!({
-            "campaignId": id.as_str(),
-            "groupBy": dim,
-            "currency": c.currency,
-            group_key(dim): group_json(dim, &c.currency, &snap),
-        });
-        freshness(
-            ctx,
-            &h,
-            Some(id.as_str()),
-            snap.total().last_ms,
-            snap.pending,
-            &mut body,
-        )
-        .await?;
-        return http::ok(body);
+        return campaign_read(ctx, &h, &id, |c, snap| {
+            json!({
+                "campaignId": id.as_str(),
+                "groupBy": dim,
+                "currency": c.currency,
+                group_key(dim): group_json(dim, &c.currency, snap),
+            })
+        })
+        .await;
     }
     if q.get("from").is_some() || q.get("to").is_some() || q.get("interval").is_some() {
         let id = campaign_id
@@ -75,22 +66,31 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
     }
     match campaign_id {
         Some(id) => {
-            let c = campaigns::find(ctx, &h, id.as_str()).await?;
-            let snap = snapshot(ctx, &h, id.as_str()).await?;
-            let mut body = json!({"funnel": [funnel_json(id.as_str(), &c.currency, &snap)]});
-            freshness(
+            campaign_read(
                 ctx,
                 &h,
-                Some(id.as_str()),
-                snap.total().last_ms,
-                snap.pending,
-                &mut body,
+                &id,
+                |c, snap| json!({"funnel": [funnel_json(id.as_str(), &c.currency, snap)]}),
             )
-            .await?;
-            http::ok(body)
+            .await
         }
         None => aggregate(ctx, &h).await,
     }
+}
+
+/// One campaign's rollup, rendered by `render`, with its freshness.
+async fn campaign_read(
+    ctx: &Ctx,
+    h: &Handle,
+    id: &CampaignId,
+    render: impl FnOnce(&CampaignRow, &Snapshot) -> serde_json::Value,
+) -> ApiResult<Response> {
+    let c = campaigns::find(ctx, h, id.as_str()).await?;
+    let snap = snapshot(ctx, h, id.as_str()).await?;
+    let mut body = render(&c, &snap);
+    let (last, announced) = (snap.total().last_ms, snap.pending);
+    freshness(ctx, h, Some(id.as_str()), last, announced, &mut body).await?;
+    http::ok(body)
 }
 
 async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
