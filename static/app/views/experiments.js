@@ -181,7 +181,7 @@ function experimentForm(onSaved) {
   const addRow = (v = {}) => {
     const n = rows.length + 1;
     const id = h('input', { type: 'text', spellcheck: 'false', autocomplete: 'off', maxlength: 32, value: v.id ?? '', placeholder: `v${n}` });
-    const dest = h('input', { type: 'url', spellcheck: 'false', value: v.destinationUrl ?? '', placeholder: 'https://shop.example.com/b' });
+    const dest = h('input', { type: 'url', spellcheck: 'false', value: v.destinationUrl ?? '', placeholder: `https://shop.example.com/${String.fromCharCode(96 + Math.min(n, 26))}` });
     const weight = h('input', { type: 'number', min: '1', max: '100', step: '1', inputmode: 'numeric', value: v.weight ?? '' });
     const remove = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': `Remove variant ${n}` }, 'Remove');
     const el = h('fieldset', { class: 'variant-row', dataset: { variantRow: '' } }, h('legend', { class: 'visually-hidden' }, `Variant ${n}`),
