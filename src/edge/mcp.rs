@@ -115,7 +115,7 @@ async fn one(ctx: &Ctx, dispatch: Dispatch, m: Value) -> Option<Value> {
                     "protocolVersion": version,
                     "capabilities": {"tools": {"listChanged": false}},
                     "serverInfo": {"name": "edge-funnel", "version": env!("CARGO_PKG_VERSION")},
-                    "instructions": "Manage edge-funnel campaigns, links, funnels and campaign detail structures for the handle of your personal access token. Each tool needs the scope of its REST twin."
+                    "instructions": "Manage edge-funnel campaigns, links, funnels, A/B experiments and campaign detail structures for the handle of your personal access token. Each tool needs the scope of its REST twin."
                 }),
             )
         }
@@ -189,6 +189,22 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
         String::new()
     } else {
         format!("?{}", q.join("&"))
+    }
+}
+
+/// A tool without a body has no handler to refuse an argument it does not
+/// know: refuse it here, with the envelope a body's unknown field gets.
+fn only(args: &Value, allowed: &[&str]) -> Result<(), ToolError> {
+    match args
+        .as_object()
+        .and_then(|m| m.keys().find(|k| !allowed.contains(&k.as_str())))
+    {
+        Some(k) => Err(ApiError::field(
+            &k.chars().take(64).collect::<String>(),
+            "is not a known field",
+        )
+        .into()),
+        None => Ok(()),
     }
 }
 
@@ -287,6 +303,25 @@ async fn call_tool(
             ),
             None,
         ),
+        "experiment_upsert" => (
+            Method::Put,
+            format!(
+                "/v2/handles/{h}/experiments/{}",
+                seg(&args, "experimentId")?
+            ),
+            Some(without(&args, &["handle", "experimentId"])),
+        ),
+        "experiment_results" => {
+            only(&args, &["handle", "experimentId"])?;
+            (
+                Method::Get,
+                format!(
+                    "/v2/handles/{h}/experiments/{}/results",
+                    seg(&args, "experimentId")?
+                ),
+                None,
+            )
+        }
         _ => return Err(ToolError::Unknown),
     };
     let (status, value) = run_twin(ctx, dispatch, method, &path, body).await?;

@@ -13,6 +13,7 @@ import * as campaigns from './views/campaigns.js';
 import * as campaign from './views/campaign.js';
 import * as links from './views/links.js';
 import * as rules from './views/rules.js';
+import * as experiments from './views/experiments.js';
 import * as tokens from './views/tokens.js';
 import * as webhooks from './views/webhooks.js';
 import * as notfound from './views/notfound.js';
@@ -26,6 +27,7 @@ const ROUTES = [
   { path: 'campaigns', nav: 'Campaigns', view: campaigns, detail: campaign },
   { path: 'links', nav: 'Links', view: links },
   { path: 'rules', nav: 'Rules', view: rules },
+  { path: 'experiments', nav: 'Experiments', view: experiments },
   { path: 'tokens', nav: 'Tokens', view: tokens },
   { path: 'webhooks', nav: 'Webhooks', view: webhooks },
 ];

@@ -96,9 +96,9 @@ export function badge(word, extra = '') {
   const w = String(word || '').toUpperCase();
   const tone =
     {
-      ACTIVE: 'ok', ENABLED: 'ok', PASS: 'ok', READY: 'ok', FIRED: 'ok', DELIVERED: 'ok', SUCCESS: 'ok', SUCCEEDED: 'ok',
+      ACTIVE: 'ok', RUNNING: 'ok', ENABLED: 'ok', PASS: 'ok', READY: 'ok', FIRED: 'ok', DELIVERED: 'ok', SUCCESS: 'ok', SUCCEEDED: 'ok',
       DRAFT: 'neutral', DISABLED: 'neutral', SKIPPED: 'neutral', SHADOWED: 'neutral', PENDING: 'neutral',
-      PAUSED: 'warn', WARN: 'warn', NO_MATCH: 'neutral', RETRYING: 'warn',
+      PAUSED: 'warn', STOPPED: 'warn', WARN: 'warn', CONCLUDED: 'info', NO_MATCH: 'neutral', RETRYING: 'warn',
       FAIL: 'bad', NOT_READY: 'bad', FAILED: 'bad', ERROR: 'bad',
     }[w] || 'neutral';
   return h('span', { class: `badge badge-${tone} ${extra}`.trim() }, w.replace(/_/g, ' '));

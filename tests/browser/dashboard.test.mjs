@@ -395,6 +395,89 @@ describe('campaign dashboard (UI path)', () => {
     await shot(page, 'dashboard-campaigns-1280.png');
   });
 
+  test('experiments: create one on the campaign link through the form, see it listed, open its results (decision, interval bars)', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator('#mainnav a[data-nav="experiments"]').click();
+    await page.getByRole('heading', { name: 'Experiments', level: 1 }).waitFor();
+    await page.locator('#experiments-card .empty').waitFor();
+    const form = page.locator('#experiment-form');
+    await form.getByLabel('Experiment ID').fill('spring-cta');
+    const link = form.getByLabel('Link', { exact: true });
+    assert.ok((await link.locator('option').evaluateAll((os) => os.map((o) => o.value))).includes(SLUG));
+    await link.selectOption(SLUG);
+    await form.getByLabel('Status').selectOption('RUNNING');
+    await form.getByLabel('Min. qualified clicks per variant').fill('2');
+    assert.equal(await form.locator('[data-variant-row]').count(), 2);
+    const sum = form.locator('[data-sum]');
+    assert.equal(await sum.textContent(), 'sum: 100');
+    await form.getByLabel('Variant 1 ID').fill('control');
+    await form.getByLabel('Variant 1 destination URL').fill('https://shop.example.com/spring');
+    await form.getByLabel('Variant 2 ID').fill('bold-cta');
+    await form.getByLabel('Variant 2 destination URL').fill('https://shop.example.com/spring-bold');
+    await form.getByLabel('Variant 2 weight (%)').fill('40');
+    assert.equal(await sum.textContent(), 'sum: 90 (must be 100)', 'the sum hint is live');
+    await form.getByRole('button', { name: 'Add variant' }).click();
+    await form.getByLabel('Variant 3 ID').fill('video');
+    await form.getByLabel('Variant 3 destination URL').fill('https://shop.example.com/spring-video');
+    await form.getByLabel('Variant 3 weight (%)').fill('10');
+    assert.equal(await sum.textContent(), 'sum: 100');
+    await form.getByRole('button', { name: 'Save experiment' }).click();
+    const item = page.locator('#experiments-card li[data-experiment-id="spring-cta"]');
+    await item.waitFor();
+    assert.equal((await item.locator('.badge').first().textContent()).trim(), 'RUNNING');
+    assert.match(await item.textContent(), /control 50% · bold-cta 40% · video 10%/);
+    const api = await app.api('GET', '/v2/handles/demo/experiments/spring-cta');
+    assert.deepEqual(api.body.experiment.variants.map((v) => [v.id, v.weight]), [['control', 50], ['bold-cta', 40], ['video', 10]]);
+    assert.equal(api.body.experiment.campaignId, CAMPAIGN);
+
+    // Visitors are split between the variants; two of them buy.
+    const ctx = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await app.click(`/demo/${SLUG}`, { ua: i % 2 ? UA.mac : UA.iphone });
+      assert.equal(r.status, 302);
+      ctx.push(/[?&]ctx=(clk_[a-z2-7]+)/.exec(r.location)[1]);
+    }
+    for (const [i, clickId] of ctx.slice(0, 2).entries()) {
+      const r = await app.api('POST', '/v2/handles/demo/conversions', { body: { clickId, eventType: 'purchase', value: 10, orderId: `exp-order-${i}` } });
+      assert.equal(r.status, 201, r.text);
+    }
+    let res;
+    for (const end = Date.now() + 20_000; ; await page.waitForTimeout(300)) {
+      res = (await app.api('GET', '/v2/handles/demo/experiments/spring-cta/results')).body;
+      const tot = (k) => res.variants.reduce((s, v) => s + v[k], 0);
+      if (tot('qualifiedClicks') === 8 && tot('conversions') === 2) break;
+      assert.ok(Date.now() < end, `results never counted the clicks: ${JSON.stringify(res.variants)}`);
+    }
+    await item.getByRole('button', { name: 'Results of spring-cta' }).click();
+    const panel = item.locator('[data-results="spring-cta"]');
+    await panel.waitFor();
+    assert.equal(await panel.locator('[data-decision]').textContent(), res.decision, 'the decision sentence, verbatim');
+    assert.match((await panel.locator('[data-srm]').textContent()).trim(), /^split (healthy \(p = (< )?[\d.]+\)|broken — .+)$/);
+    assert.match((await panel.locator('.freshness').textContent()).trim(), FRESH);
+    assert.equal(await panel.locator('.ci-row[data-variant]').count(), 3);
+    // One shared scale 0..max hi: the widest interval ends at the right edge; every tick lies inside its bar.
+    const geo = await panel.locator('.ci-row[data-variant]').evaluateAll((rows) => rows.map((r) => {
+      const t = r.querySelector('.ci-track').getBoundingClientRect();
+      const b = r.querySelector('.ci-bar').getBoundingClientRect();
+      const k = r.querySelector('.ci-tick').getBoundingClientRect();
+      return { track: [t.left, t.right], bar: [b.left, b.right], tick: k.left + k.width / 2, hi: Number(r.querySelector('.ci-bar').dataset.hi) };
+    }));
+    const maxHi = Math.max(...res.variants.map((v) => v.interval.hi));
+    for (const g of geo) {
+      assert.ok(g.bar[1] > g.bar[0], `a visible bar: ${JSON.stringify(g)}`);
+      assert.ok(g.tick >= g.bar[0] - 2 && g.tick <= g.bar[1] + 2, `tick inside its bar: ${JSON.stringify(g)}`);
+      if (g.hi === maxHi) assert.ok(Math.abs(g.bar[1] - g.track[1]) < 2, 'the largest hi is the end of the scale');
+    }
+    assert.equal(new Set(geo.map((g) => `${Math.round(g.track[0])}-${Math.round(g.track[1])}`)).size, 1, 'every track has the same scale');
+    await shot(page, 'dashboard-experiments-1280.png');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone viewport`);
+    await shot(page, 'dashboard-experiments-390.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
   test('no console errors during the flow', () => {
     assert.deepEqual(consoleErrors, []);
   });
@@ -440,6 +523,18 @@ describe('campaign dashboard (UI path)', () => {
       await box.locator('table, .empty, [role="alert"]').first().waitFor();
     }
     await shot(p2, 'dashboard-webhooks-1280.png');
+    // The experiment form lets the server judge the weights and shows its envelope.
+    await p2.goto(`${app.base}/app/#/experiments`);
+    const ef = p2.locator('#experiment-form');
+    await ef.getByLabel('Experiment ID').fill('bad-split');
+    await ef.getByLabel('Variant 1 destination URL').fill('https://shop.example.com/a');
+    await ef.getByLabel('Variant 2 destination URL').fill('https://shop.example.com/b');
+    await ef.getByLabel('Variant 2 weight (%)').fill('60');
+    await ef.locator('[data-sum]', { hasText: 'sum: 110 (must be 100)' }).waitFor();
+    await ef.getByRole('button', { name: 'Save experiment' }).click();
+    const bad = ef.getByRole('alert');
+    await bad.waitFor();
+    assert.match(await bad.textContent(), /invalid_field.*weights must sum to 100/);
     assert.deepEqual(pageErrors, []);
     await p2.close();
   });

@@ -35,7 +35,7 @@ describe('MCP with the official SDK client', () => {
     const { tools } = await client.listTools();
     assert.deepEqual(
       tools.map((t) => t.name).sort(),
-      ['campaign_create', 'campaign_health', 'campaign_list', 'campaign_structure_get', 'campaign_structure_publish', 'campaign_structure_upsert', 'funnel_get', 'link_upsert'],
+      ['campaign_create', 'campaign_health', 'campaign_list', 'campaign_structure_get', 'campaign_structure_publish', 'campaign_structure_upsert', 'experiment_results', 'experiment_upsert', 'funnel_get', 'link_upsert'],
     );
     for (const t of tools) assert.equal(t.inputSchema.type, 'object', t.name);
 
@@ -79,6 +79,76 @@ describe('MCP with the official SDK client', () => {
     assert.equal(otherHandle.structuredContent.error.code, 'forbidden');
     await assert.rejects(readOnly.callTool({ name: 'no_such_tool', arguments: {} }), /Unknown tool/);
     await readOnly.close();
+  });
+
+  test('experiments: upsert on a link of a campaign, read the results; unknown arguments and a missing scope are isError results', async () => {
+    const client = await connect((await pat(['*'])).secret);
+    const { tools } = await client.listTools();
+    const up = tools.find((t) => t.name === 'experiment_upsert');
+    assert.deepEqual(up.inputSchema.required, ['experimentId', 'slug', 'variants']);
+    assert.deepEqual([up.inputSchema.properties.variants.minItems, up.inputSchema.properties.variants.maxItems], [2, 5]);
+    assert.deepEqual(tools.find((t) => t.name === 'experiment_results').inputSchema.required, ['experimentId']);
+
+    assert.equal((await client.callTool({ name: 'campaign_create', arguments: { campaignId: 'mcp-exp', goalType: 'PRODUCT_SALE', status: 'ACTIVE' } })).isError, false);
+    assert.equal((await client.callTool({ name: 'link_upsert', arguments: { slug: 'mcp-exp-link', destinationUrl: 'https://shop.example/a', campaignId: 'mcp-exp' } })).isError, false);
+    const variants = [
+      { id: 'a', destinationUrl: 'https://shop.example/a', weight: 50 },
+      { id: 'b', destinationUrl: 'https://shop.example/b', weight: 50 },
+    ];
+    const created = await client.callTool({ name: 'experiment_upsert', arguments: { experimentId: 'mcp-ab', slug: 'mcp-exp-link', status: 'RUNNING', variants, minQualifiedClicksPerVariant: 5 } });
+    assert.equal(created.isError, false, JSON.stringify(created));
+    assert.deepEqual(
+      [created.structuredContent.experiment.campaignId, created.structuredContent.experiment.status, created.structuredContent.experiment.minQualifiedClicksPerVariant, created.structuredContent.experiment.autoPromote],
+      ['mcp-exp', 'RUNNING', 5, false],
+    );
+    const rest = await app.api('GET', '/v2/handles/demo/experiments/mcp-ab');
+    assert.equal(rest.body.experiment.variants.length, 2, 'the tool wrote what the REST twin reads');
+    const replaced = await client.callTool({ name: 'experiment_upsert', arguments: { experimentId: 'mcp-ab', slug: 'mcp-exp-link', status: 'RUNNING', variants, autoPromote: false } });
+    assert.equal(replaced.isError, false);
+    assert.equal(replaced.structuredContent.experiment.minQualifiedClicksPerVariant, 100);
+
+    const r = await client.callTool({ name: 'experiment_results', arguments: { experimentId: 'mcp-ab' } });
+    assert.equal(r.isError, false, JSON.stringify(r));
+    const res = r.structuredContent;
+    assert.deepEqual([res.experimentId, res.slug, res.campaignId, res.status, res.currency], ['mcp-ab', 'mcp-exp-link', 'mcp-exp', 'RUNNING', 'USD']);
+    assert.deepEqual(res.variants.map((v) => [v.id, v.weight, typeof v.interval.lo, typeof v.interval.hi]), [['a', 50, 'number', 'number'], ['b', 50, 'number', 'number']]);
+    assert.equal(typeof res.srm.pValue, 'number');
+    assert.equal(res.winner, null);
+    assert.ok(typeof res.decision === 'string' && res.decision.length > 0);
+    assert.deepEqual([res.sampled, typeof res.pendingEvents], [false, 'number']);
+    assert.deepEqual(JSON.parse(r.content[0].text), res);
+
+    // The API's own refusals come back as isError results carrying its envelope.
+    const sum = await client.callTool({ name: 'experiment_upsert', arguments: { experimentId: 'mcp-bad', slug: 'mcp-exp-link', variants: [{ ...variants[0], weight: 60 }, variants[1]] } });
+    assert.deepEqual([sum.isError, sum.structuredContent.error.code], [true, 'invalid_field']);
+    assert.match(sum.structuredContent.error.message, /weights must sum to 100/);
+    const conflict = await client.callTool({ name: 'experiment_upsert', arguments: { experimentId: 'mcp-ab2', slug: 'mcp-exp-link', status: 'RUNNING', variants } });
+    assert.deepEqual([conflict.isError, conflict.structuredContent.error.code], [true, 'experiment_conflict']);
+    // Unknown arguments are refused, for the body tool (by the handler) and the bodiless one (by the endpoint).
+    const extraUp = await client.callTool({ name: 'experiment_upsert', arguments: { experimentId: 'mcp-ab', slug: 'mcp-exp-link', variants, colour: 'red' } });
+    assert.deepEqual([extraUp.isError, extraUp.structuredContent.error.code], [true, 'invalid_field']);
+    assert.match(extraUp.structuredContent.error.message, /colour/);
+    const extraRes = await client.callTool({ name: 'experiment_results', arguments: { experimentId: 'mcp-ab', from: '2026-01-01T00:00:00Z' } });
+    assert.deepEqual([extraRes.isError, extraRes.structuredContent.error.code], [true, 'invalid_field']);
+    assert.match(extraRes.structuredContent.error.message, /from/);
+    const missing = await client.callTool({ name: 'experiment_results', arguments: { experimentId: 'no-such-exp' } });
+    assert.deepEqual([missing.isError, missing.structuredContent.error.code], [true, 'not_found']);
+    const noId = await client.callTool({ name: 'experiment_results', arguments: {} });
+    assert.deepEqual([noId.isError, noId.structuredContent.error.code], [true, 'invalid_field']);
+    await client.close();
+
+    // Each tool needs its REST twin's scope: campaigns.write to upsert, analytics.read for results.
+    const readOnly = await connect((await pat(['campaigns.read'])).secret);
+    const denied = await readOnly.callTool({ name: 'experiment_upsert', arguments: { experimentId: 'mcp-ab', slug: 'mcp-exp-link', variants } });
+    assert.deepEqual([denied.isError, denied.structuredContent.error.code], [true, 'forbidden']);
+    const noAnalytics = await readOnly.callTool({ name: 'experiment_results', arguments: { experimentId: 'mcp-ab' } });
+    assert.deepEqual([noAnalytics.isError, noAnalytics.structuredContent.error.code], [true, 'forbidden']);
+    const otherHandle = await readOnly.callTool({ name: 'experiment_results', arguments: { handle: 'other-brand', experimentId: 'mcp-ab' } });
+    assert.equal(otherHandle.structuredContent.error.code, 'forbidden');
+    await readOnly.close();
+    const analytics = await connect((await pat(['analytics.read'])).secret);
+    assert.equal((await analytics.callTool({ name: 'experiment_results', arguments: { experimentId: 'mcp-ab' } })).isError, false);
+    await analytics.close();
   });
 
   test('the endpoint needs a PAT: none → 401, a JWT → 403; bad JSON → parse error', async () => {

@@ -93,6 +93,10 @@ async function seedTenant(h) {
   await must(201, 'PUT', `/v2/handles/${h}/links/shared-link`, {
     token: tok, body: { destinationUrl: `https://${p}-shared.example/landing`, campaignId: 'shared-cmp', trackingPolicy: { mode: 'DIRECT', appendContextParam: true } },
   });
+  // an experiment on the secret link (DRAFT: the redirects stay as they are)
+  await must(201, 'PUT', `/v2/handles/${h}/experiments/${p}-secret-exp`, {
+    token: tok, body: { slug: `${p}-secret-link`, status: 'DRAFT', variants: [{ id: 'a', destinationUrl: `https://${p}-secret.example/exp-a`, weight: 50 }, { id: 'b', destinationUrl: `https://${p}-secret.example/exp-b`, weight: 50 }] },
+  });
   // b's rule matches EVERY visitor of b: if b's rules leaked into a's redirects, a's visitors would land on b's variant.
   const when = h === B ? {} : { countryIn: ['AQ'] };
   await must(201, 'PUT', `/v2/handles/${h}/rules/${p}-secret-rule`, { token: tok, body: { priority: 1000, when, variant: { id: `${p}-secret-variant`, destinationUrl: `https://${p}-variant.example/` } } });
@@ -130,6 +134,7 @@ async function stateOf(h) {
     rules: await list('rules'),
     tokens: (await list('tokens')).map(({ lastUsedAt, ...x }) => x),
     webhooks: await list('webhooks'),
+    experiments: await list('experiments'),
     structures: [await structure(`${p}-secret-cmp`), await structure('shared-cmp')],
     funnels: [await funnel(`${p}-secret-cmp`), await funnel('shared-cmp')],
   };
@@ -208,7 +213,9 @@ function templates(h) {
   const cmp = `${p}-secret-cmp`;
   const link = `${p}-secret-link`;
   const rule = `${p}-secret-rule`;
+  const exp = `${p}-secret-exp`;
   const evil = 'https://evil.example/';
+  const split = { slug: link, status: 'RUNNING', variants: [{ id: 'a', destinationUrl: evil, weight: 50 }, { id: 'b', destinationUrl: evil, weight: 50 }] };
   const structure = { page: { slug: 'hijacked', title: 'hijacked' }, schema: {} };
   return [
     ['POST', `${V}/campaigns`, { campaignId: 'injected-cmp', goalType: 'NEWSLETTER' }, 'any', false],
@@ -245,6 +252,17 @@ function templates(h) {
     ['DELETE', `${V}/rules/${rule}`, undefined, 'any', true],
     ['DELETE', `${V}/rules/nope-rule`, undefined, 'any', false],
     ['POST', `${V}/rules/explain`, { slug: link }, 'any', true],
+    ['GET', `${V}/experiments`, null, 'any', true],
+    ['GET', `${V}/experiments?slug=${link}`, null, 'any', true],
+    ['GET', `${V}/experiments/${exp}`, null, 'any', true],
+    ['GET', `${V}/experiments/nope-exp`, null, 'any', false],
+    ['GET', `${V}/experiments/X`, null, 'any', false],
+    ['PUT', `${V}/experiments/${exp}`, split, 'any', true],
+    ['PUT', `${V}/experiments/injected-exp`, split, 'any', false],
+    ['DELETE', `${V}/experiments/${exp}`, undefined, 'any', true],
+    ['DELETE', `${V}/experiments/nope-exp`, undefined, 'any', false],
+    ['GET', `${V}/experiments/${exp}/results`, null, 'any', true],
+    ['GET', `${V}/experiments/nope-exp/results`, null, 'any', false],
     ['POST', `${V}/conversions`, { campaignId: cmp, eventType: 'purchase', value: 1 }, 'any', true],
     ['POST', `${V}/conversions`, { clickId: t.clickId, eventType: 'purchase', value: 1 }, 'any', true],
     ['POST', `${V}/conversions`, { campaignId: 'nope-cmp', eventType: 'purchase' }, 'any', false],
@@ -311,7 +329,7 @@ function caseFor(tpl, auth, { name, expect, bad }, victim) {
 /** b's own credential on its own routes: the resources exist (so 403 above is not "not found"). Read-only. */
 function controlCase(tpl, kind, token, h) {
   const accepted = tpl.kind === 'any' || tpl.kind === kind;
-  const status = !accepted ? 403 : tpl.exists ? 200 : /\/campaigns\/X$/.test(tpl.path) ? 400 : 404;
+  const status = !accepted ? 403 : tpl.exists ? 200 : /\/(campaigns|experiments)\/X$/.test(tpl.path) ? 400 : 404;
   return {
     name: `control: ${kind} of ${h} → ${tpl.method} ${tpl.path}`,
     method: tpl.method, path: tpl.path, headers: { authorization: `Bearer ${token}` },
@@ -439,6 +457,10 @@ describe('tenant isolation', () => {
       c("a's structure for b's campaign", 'PUT', `${V}/site-structure/campaigns/b-secret-cmp`, { page: { slug: 's', title: 't' }, schema: {} }, 404, 'campaign_not_found'),
       c("a's publish of b's campaign", 'POST', `${V}/site-structure/campaigns/b-secret-cmp/publish`, null, 404, 'campaign_not_found'),
       c("a's health of b's campaign", 'GET', `${V}/campaigns/b-secret-cmp/health`, null, 404, 'campaign_not_found'),
+      c("a's experiment on b's slug", 'PUT', `${V}/experiments/a-into-b`, { slug: 'b-secret-link', variants: [{ id: 'a', destinationUrl: 'https://x.example/a', weight: 50 }, { id: 'b', destinationUrl: 'https://x.example/b', weight: 50 }] }, 404, 'link_not_found'),
+      c("a's read of b's experiment id", 'GET', `${V}/experiments/b-secret-exp`, null, 404, 'not_found'),
+      c("a's results of b's experiment id", 'GET', `${V}/experiments/b-secret-exp/results`, null, 404, 'not_found'),
+      c("a's list of experiments on b's slug", 'GET', `${V}/experiments?slug=b-secret-link`, null, 200),
       c("a's rebuild of b's campaign", 'POST', `${V}/campaigns/b-secret-cmp/rollup/rebuild`, null, 404, 'campaign_not_found'),
       c("a's funnel of b's campaign", 'GET', `${V}/analytics?funnel=true&campaignId=b-secret-cmp`, null, 404, 'campaign_not_found'),
       c("a revokes b's PAT id under a's handle", 'DELETE', `${V}/tokens/${b.patId}`, null, 404, 'not_found'),
@@ -471,6 +493,8 @@ describe('tenant isolation', () => {
       campaign_structure_get: { campaignId: 'b-secret-cmp' },
       campaign_structure_upsert: { campaignId: 'b-secret-cmp', page: { slug: 'hijacked', title: 'hijacked' }, schema: {} },
       campaign_structure_publish: { campaignId: 'b-secret-cmp' },
+      experiment_upsert: { experimentId: 'b-secret-exp', slug: 'b-secret-link', status: 'RUNNING', variants: [{ id: 'a', destinationUrl: 'https://evil.example/', weight: 50 }, { id: 'b', destinationUrl: 'https://evil.example/', weight: 50 }] },
+      experiment_results: { experimentId: 'b-secret-exp' },
     };
     const cases = [];
     const mcp = (name, body, check, auth = a.pat) => cases.push({ name: `mcp ${name}`, method: 'POST', path: '/mcp', headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' }, body, expect: { status: 200, envelope: 'none', check } });
@@ -495,6 +519,9 @@ describe('tenant isolation', () => {
       .replace('"ARGS"', `{"handle":${JSON.stringify(first)},"handle":${JSON.stringify(second)}}`);
     mcp('duplicate handle key (a, then b)', dupHandle(A, B), toolIsError(B, ['forbidden']));
     mcp('duplicate handle key (b, then a): resolves to one handle, never b', dupHandle(B, A), (r) => (leaks(r.text, B).length ? `b's data: ${leaks(r.text, B).join(', ')}` : r.json?.result ? null : 'no result'));
+    // b's experiment id under a's own handle: a's namespace, where it does not exist
+    mcp("experiment_results with b's experiment id, own handle", call('experiment_results', { experimentId: 'b-secret-exp' }), toolIsError(B, ['not_found']));
+    mcp('experiment_results experimentId path traversal', call('experiment_results', { experimentId: `../../../${B}/experiments/b-secret-exp` }), toolIsError(B));
     mcp('funnel_get campaignId with a query injection', call('funnel_get', { campaignId: `shared-cmp&handle=${B}&campaignId=b-paused-cmp` }), toolIsError(B));
     mcp('campaign_list cursor with a path injection', call('campaign_list', { cursor: `x/../../${B}/campaigns` }), toolIsError(B));
     mcp(`batch of every tool with handle=${B}`, JSON.stringify(Object.entries(tools).map(([tool, args]) => ({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name: tool, arguments: { ...args, handle: B } } }))), toolIsError(B, ['forbidden']));

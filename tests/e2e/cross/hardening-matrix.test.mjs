@@ -20,6 +20,9 @@ import { Runner, rawRequest, wrongTypes, setPath, withRaw, duplicateKey } from '
 const H = 'hard-a';
 const P = `/v2/handles/${H}`;
 const PUB = `/v2/public/handles/${H}`;
+/** The seeded experiment: RUNNING on seed-link (nothing in the matrix clicks seed-link). */
+const EXP_VARIANTS = [{ id: 'a', destinationUrl: 'https://seed.example/a', weight: 50 }, { id: 'b', destinationUrl: 'https://seed.example/b', weight: 50 }];
+const SEED_EXP = { slug: 'seed-link', status: 'RUNNING', variants: EXP_VARIANTS, minQualifiedClicksPerVariant: 100, autoPromote: false };
 const FUTURE = new Date(Date.now() + 30 * 86400e3).toISOString();
 
 let app;
@@ -43,6 +46,7 @@ const W = {
   rules: new Set(),
   tokens: new Set(),
   webhooks: new Set(),
+  experiments: new Set(),
   pages: { 'seed-pages-0': new Set(), 'seed-pages-1': new Set(), 'seed-pages-2': new Set(), 'seed-pages-3': new Set() }, // structure versions written by valid cases
   live: { n: 0, revenue: 0 }, // live conversions on seed-writes (USD)
   test: { n: 0 }, // test conversions on seed-writes
@@ -53,6 +57,7 @@ const track = {
   rule: (r) => W.rules.add(r.json.rule.ruleId),
   token: (r) => W.tokens.add(r.json.token.id),
   webhook: (r) => W.webhooks.add(r.json.webhook.id),
+  experiment: (r) => W.experiments.add(r.json.experiment.experimentId),
   structure: (r) => {
     const m = r.json.key.match(new RegExp(`^site-structure/${H}/campaigns/(seed-pages-\\d)/v(\\d+)\\.json$`));
     assert.ok(m && Number(m[2]) === r.json.version, r.text);
@@ -131,6 +136,7 @@ async function snapshot() {
     rules: await listAll(`${P}/rules`, 'rules'),
     tokens: (await listAll(`${P}/tokens`, 'tokens')).map(({ lastUsedAt, ...t }) => t),
     webhooks: await listAll(`${P}/webhooks`, 'webhooks'),
+    experiments: await listAll(`${P}/experiments`, 'experiments'),
     structures: Object.fromEntries(await Promise.all(['seed-cmp', ...Object.keys(W.pages)].map(async (id) => [id, await structure(id)]))),
     funnels: { 'seed-cmp': await funnel('seed-cmp'), 'seed-writes': await funnel('seed-writes'), 'seed-draft': await funnel('seed-draft') },
   };
@@ -154,6 +160,7 @@ before(async () => {
   await ok('POST', `${P}/campaigns`, { campaignId: 'seed-writes', goalType: 'PRODUCT_SALE', status: 'ACTIVE' }, 201);
   await ok('PUT', `${P}/links/seed-link`, { destinationUrl: 'https://seed.example/landing', campaignId: 'seed-cmp', trackingPolicy: { mode: 'DIRECT', appendContextParam: true } }, 201);
   await ok('PUT', `${P}/links/seed-draft-link`, { destinationUrl: 'https://seed.example/draft', campaignId: 'seed-draft' }, 201);
+  await ok('PUT', `${P}/experiments/seed-exp`, SEED_EXP, 201);
   await ok('PUT', `${P}/rules/seed-rule`, { priority: 5, when: { countryIn: ['AQ'] }, variant: { id: 'v1', destinationUrl: 'https://variant.example/' } }, 201);
   pat = (await ok('POST', `${P}/tokens`, { name: 'matrix-star', scopes: ['*'] }, 201)).secret;
   patRead = (await ok('POST', `${P}/tokens`, { name: 'matrix-read', scopes: ['campaigns.read'] }, 201)).secret;
@@ -467,6 +474,43 @@ function bodyRoutes() {
       limitFields: ['url'],
       arrayFields: ['events'],
     },
+    {
+      id: 'experiment.put', method: 'PUT', path: `${P}/experiments/seed-exp`, auth: 'jwt',
+      base: SEED_EXP,
+      fields: {
+        slug: { t: 'string', required: true }, status: { t: 'string' }, variants: { t: 'strArray', required: true },
+        minQualifiedClicksPerVariant: { t: 'int' }, autoPromote: { t: 'bool' },
+      },
+      // valid writes are DRAFT experiments (any number per link) under fresh ids
+      fresh: (b, k) => ({ path: `${P}/experiments/mx-e-${k}`, body: b.status === null ? b : { ...b, status: 'DRAFT' } }),
+      freshExpect: E(201, null, { ok: track.experiment }),
+      bad: [
+        ['slug', 'Bad Slug'], ['slug', ''], ['slug', 'a'.repeat(65)], ['slug', 'no-such-link', E(404, 'link_not_found')],
+        ['status', 'CONCLUDED'], ['status', 'running'], ['status', ''], ['status', 'ACTIVE'],
+        ['variants', [EXP_VARIANTS[0]]], ['variants', Array.from({ length: 6 }, (_, i) => ({ id: `v${i}`, destinationUrl: 'https://seed.example/', weight: i ? 16 : 20 }))],
+        ['variants', [EXP_VARIANTS[0], { ...EXP_VARIANTS[1], weight: 60 }]], ['variants', [EXP_VARIANTS[0], { ...EXP_VARIANTS[1], id: 'a' }]],
+        ['variants', [EXP_VARIANTS[0], { ...EXP_VARIANTS[1], id: 'Bad Id' }]], ['variants', [EXP_VARIANTS[0], { ...EXP_VARIANTS[1], id: 'x'.repeat(33) }]],
+        ['variants', [EXP_VARIANTS[0], { ...EXP_VARIANTS[1], destinationUrl: 'ftp://x.example/' }]], ['variants', [EXP_VARIANTS[0], { ...EXP_VARIANTS[1], destinationUrl: 'http://127.0.0.1/' }]],
+        ['variants', [{ ...EXP_VARIANTS[0], weight: 0 }, { ...EXP_VARIANTS[1], weight: 100 }]], ['variants', [{ ...EXP_VARIANTS[0], weight: 49.5 }, { ...EXP_VARIANTS[1], weight: 50.5 }]],
+        ['variants', [{ ...EXP_VARIANTS[0], weight: '50' }, EXP_VARIANTS[1]]], ['variants', [{ ...EXP_VARIANTS[0], colour: 'red' }, EXP_VARIANTS[1]]],
+        ['variants', [EXP_VARIANTS[0], { id: 'b', weight: 50 }]], ['variants', [EXP_VARIANTS[0], null]], ['variants', [EXP_VARIANTS[0], 'b']],
+        ['minQualifiedClicksPerVariant', 0], ['minQualifiedClicksPerVariant', 10000001], ['minQualifiedClicksPerVariant', -5], ['minQualifiedClicksPerVariant', 1.5],
+        ['bogus', 1], ['experimentId', 'seed-exp'], ['winner', 'a'], ['campaignId', 'seed-cmp'],
+      ],
+      good: [['status', 'STOPPED'], ['minQualifiedClicksPerVariant', 1], ['minQualifiedClicksPerVariant', 10000000], ['autoPromote', true], ['slug', 'seed-draft-link'],
+        ['variants', Array.from({ length: 5 }, (_, i) => ({ id: `v${i}`, destinationUrl: `https://seed.example/${i}`, weight: 20 }))],
+        ['variants', [{ ...EXP_VARIANTS[0], weight: 1 }, { ...EXP_VARIANTS[1], weight: 99, id: 'x'.repeat(32) }]]],
+      text: { field: 'slug', unicode: 'bad', nul: 'bad' },
+      limitFields: ['slug', 'status'],
+      arrayFields: ['variants'],
+      extra: [
+        C('experiment.put bad id in path', 'PUT', `${P}/experiments/X`, { body: JSON.stringify(SEED_EXP) }, badField('experimentId')),
+        C('experiment.put a second RUNNING experiment on the link → 409', 'PUT', `${P}/experiments/mx-conflict`, { body: JSON.stringify(SEED_EXP) }, E(409, 'experiment_conflict')),
+        C('experiment.put nested duplicate key', 'PUT', `${P}/experiments/seed-exp`, {
+          body: '{"slug":"seed-link","variants":[{"id":"a","destinationUrl":"https://seed.example/a","weight":50,"weight":"x"},{"id":"b","destinationUrl":"https://seed.example/b","weight":50}]}',
+        }, badField('variants')),
+      ],
+    },
     structure(P, 'jwt', 'structure.put'),
     structure(PUB, 'pat', 'public.structure.put'),
     {
@@ -656,6 +700,13 @@ function mcpCases() {
       fields: { handle: 'string', campaignId: 'string', page: 'object', schema: 'object' },
     },
     campaign_structure_publish: { base: { campaignId: 'no-such-cmp' }, fields: { handle: 'string', campaignId: 'string' } },
+    experiment_upsert: {
+      base: { experimentId: 'seed-exp', ...SEED_EXP },
+      fields: { handle: 'string', experimentId: 'string', slug: 'string', status: 'string', variants: 'strArray', minQualifiedClicksPerVariant: 'int', autoPromote: 'bool' },
+      fresh: (a, k) => ({ ...a, experimentId: `mx-me-${k}`, status: a.status === null ? null : 'DRAFT' }),
+      track: (sc) => W.experiments.add(sc.experiment.experimentId),
+    },
+    experiment_results: { base: { experimentId: 'seed-exp' }, fields: { handle: 'string', experimentId: 'string' } },
   };
   for (const [tool, spec] of Object.entries(tools)) {
     for (const [field, type] of Object.entries(spec.fields)) {
@@ -677,11 +728,17 @@ function mcpCases() {
     if (spec.fresh) {
       out.push(rpcCase(`${tool} valid call`, call(tool, spec.fresh(spec.base, next())), { status: 200, check: isToolOk(spec.track) }));
       for (const field of Object.keys(spec.fields)) {
-        if (field === 'handle' || field === 'slug' || field === 'destinationUrl' || field === 'goalType') continue;
+        if (field === 'handle' || field === 'slug' || field === 'destinationUrl' || field === 'goalType' || field === 'variants' || field === 'experimentId') continue;
         out.push(rpcCase(`${tool} ${field}: null reads as absent`, call(tool, spec.fresh({ ...spec.base, [field]: null }, next())), { status: 200, check: isToolOk(spec.track) }));
       }
     }
   }
+  // An argument a tool does not know is refused, by the handler (a body tool) or by the endpoint (a bodiless one).
+  out.push(rpcCase('experiment_upsert unknown argument', call('experiment_upsert', { experimentId: 'seed-exp', ...SEED_EXP, bogus: 1 }), { status: 200, check: isToolError(['invalid_field']) }));
+  out.push(rpcCase('experiment_results unknown argument', call('experiment_results', { experimentId: 'seed-exp', from: '2026-01-01T00:00:00Z' }), { status: 200, check: isToolError(['invalid_field']) }));
+  out.push(rpcCase('experiment_results valid call', call('experiment_results', { experimentId: 'seed-exp' }), { status: 200, check: isToolOk((sc) => assert.equal(sc.experimentId, 'seed-exp')) }));
+  out.push(rpcCase('experiment_results missing experiment', call('experiment_results', { experimentId: 'no-such-exp' }), { status: 200, check: isToolError(['not_found']) }));
+  out.push(C('mcp with a read-only PAT asking for experiment results (analytics.read)', 'POST', '/mcp', { auth: `Bearer ${patRead}`, body: call('experiment_results', { experimentId: 'seed-exp' }) }, { status: 200, envelope: 'none', check: isToolError(['forbidden']) }));
   // JSON-RPC envelope
   const malformed = [
     ['no body', undefined, E(400), isRpcError(-32700)],
@@ -750,6 +807,9 @@ const PATHS = () => [
   [`${P}/rules`, 'GET'],
   [`${P}/rules/explain`, 'POST'],
   [`${P}/rules/seed-rule`, 'GET, PUT, DELETE'],
+  [`${P}/experiments`, 'GET'],
+  [`${P}/experiments/seed-exp`, 'GET, PUT, DELETE'],
+  [`${P}/experiments/seed-exp/results`, 'GET'],
   [`${P}/conversions`, 'POST'],
   [`${P}/analytics`, 'GET'],
   [`${P}/tokens`, 'GET, POST'],
@@ -828,6 +888,13 @@ function pathCases() {
     g('5,000-char slug', `${P}/links/${long(5000)}`, E(404, 'link_not_found')),
     g('missing link', `${P}/links/no-such-link`, E(404, 'link_not_found')),
     g('missing link DELETE', `${P}/links/no-such-link`, E(404, 'link_not_found'), j, 'DELETE'),
+    g('missing experiment', `${P}/experiments/no-such-exp`, NF),
+    g('missing experiment DELETE', `${P}/experiments/no-such-exp`, NF, j, 'DELETE'),
+    g('missing experiment results', `${P}/experiments/no-such-exp/results`, NF),
+    g('bad experiment id', `${P}/experiments/X`, badField('experimentId')),
+    g('bad experiment id results', `${P}/experiments/X/results`, badField('experimentId')),
+    g('encoded slash in experiment id', `${P}/experiments/seed%2Fexp`, badField('experimentId')),
+    g('5,000-char experiment id', `${P}/experiments/${long(5000)}/results`, badField('experimentId')),
     g('encoded slash in rule id', `${P}/rules/seed%2Frule`, E(404, 'not_found')),
     g('bad rule id DELETE', `${P}/rules/X`, E(404, 'not_found'), j, 'DELETE'),
     g('missing rule', `${P}/rules/no-such-rule`, E(404, 'not_found')),
@@ -984,7 +1051,7 @@ function queryCases() {
     q(`${kind}.csv bad campaign id`, `${P}/campaigns/BAD/${kind}.csv`, E(400, 'invalid_campaign_id'));
   }
   const lists = [
-    ['campaigns', `${P}/campaigns`], ['links', `${P}/links`], ['rules', `${P}/rules`], ['tokens', `${P}/tokens`], ['webhooks', `${P}/webhooks`],
+    ['campaigns', `${P}/campaigns`], ['links', `${P}/links`], ['rules', `${P}/rules`], ['tokens', `${P}/tokens`], ['webhooks', `${P}/webhooks`], ['experiments', `${P}/experiments`],
     ['deliveries', `${P}/webhooks/WH/deliveries`],
   ];
   const kCursor = (s) => Buffer.from(s).toString('base64url');
@@ -998,6 +1065,9 @@ function queryCases() {
     q(`${name} cursor past the end`, `${p}?cursor=${kCursor('k:~~~~')}`, E(200, null, { check: (r) => (Object.values(r.json ?? {}).some((v) => Array.isArray(v) && v.length === 0) ? null : 'a cursor past the end returned items') }));
     q(`${name} limit=1`, `${p}?limit=1`, E(200));
   }
+  q('experiments unknown parameter', `${P}/experiments?bogus=1`, badField('bogus'));
+  q('experiments slug filter of no link', `${P}/experiments?slug=no-such-link`, E(200, null, { check: (r) => (r.json.experiments.length ? 'a filter of no link returned experiments' : null) }));
+  q('experiment results with a parameter', `${P}/experiments/seed-exp/results?from=2026-01-01T00:00:00Z`, E([200, 400]));
   q('campaigns status=bogus', `${P}/campaigns?status=bogus`, badField('status'));
   q('campaigns status=active', `${P}/campaigns?status=active`, badField('status'));
   q('campaigns status empty', `${P}/campaigns?status=`, E(200));
@@ -1090,6 +1160,10 @@ function authCases() {
   denied('read PAT exporting clicks', `Bearer ${patRead}`, `${P}/campaigns/seed-cmp/clicks.csv`);
   denied('read PAT exporting conversions', `Bearer ${patRead}`, `${P}/campaigns/seed-cmp/conversions.csv`);
   denied('read PAT reading webhooks', `Bearer ${patRead}`, `${P}/webhooks`);
+  denied('VIEWER putting an experiment', `Bearer ${mint(s, { handles: { [H]: 'VIEWER' } })}`, `${P}/experiments/mx-viewer`, 'PUT', JSON.stringify({ ...SEED_EXP, status: 'DRAFT' }));
+  denied('VIEWER reading experiment results', `Bearer ${mint(s, { handles: { [H]: 'VIEWER' } })}`, `${P}/experiments/seed-exp/results`);
+  denied('read PAT putting an experiment', `Bearer ${patRead}`, `${P}/experiments/mx-viewer`, 'PUT', JSON.stringify({ ...SEED_EXP, status: 'DRAFT' }));
+  denied('read PAT reading experiment results', `Bearer ${patRead}`, `${P}/experiments/seed-exp/results`);
   denied('read PAT reading links', `Bearer ${patRead}`, `${P}/links`);
   denied('read PAT reading a public structure', `Bearer ${patRead}`, `${PUB}/site-structure/campaigns/seed-cmp`);
   denied('JWT of another handle', `Bearer ${mint(s, { handles: { 'other-x': 'OWNER' } })}`);
@@ -1104,7 +1178,7 @@ function report(label, failures) {
 }
 
 describe('bad-input matrix', () => {
-  for (const name of ['campaign.create', 'campaign.patch', 'campaign.test-conversion', 'conversions', 'link.put', 'rule.put', 'rule.explain', 'tokens.create', 'webhooks.create', 'structure.put', 'public.structure.put', 'dev.token']) {
+  for (const name of ['campaign.create', 'campaign.patch', 'campaign.test-conversion', 'conversions', 'link.put', 'rule.put', 'rule.explain', 'tokens.create', 'webhooks.create', 'experiment.put', 'structure.put', 'public.structure.put', 'dev.token']) {
     test(`body route ${name}: malformed bodies, every field × every wrong type, nulls, bad values, unicode, huge, duplicates, content types, oversize`, async () => {
       const route = bodyRoutes().find((r) => r.id === name);
       const cases = bodyCases(route);
@@ -1180,6 +1254,7 @@ describe('bad-input matrix', () => {
     compare('rules', 'ruleId', W.rules);
     compare('tokens', 'id', W.tokens);
     compare('webhooks', 'id', W.webhooks);
+    compare('experiments', 'experimentId', W.experiments);
     assert.deepEqual(now.structures['seed-cmp'], seedSnapshot.structures['seed-cmp'], 'seed structure: no new version, same publication');
     let n = 0;
     for (const [id, versions] of Object.entries(W.pages)) {
@@ -1191,7 +1266,7 @@ describe('bad-input matrix', () => {
     assert.deepEqual(now.funnels['seed-draft'], seedSnapshot.funnels['seed-draft'], 'seed-draft funnel unchanged');
     const f = now.funnels['seed-writes'];
     assert.deepEqual([f.conversions, f.testConversions, f.revenue], [W.live.n, W.test.n, W.live.revenue], 'seed-writes counts exactly the accepted conversions (no lost or extra event)');
-    console.log(`matrix valid writes: ${W.campaigns.size} campaigns, ${W.links.size} links, ${W.rules.size} rules, ${W.tokens.size} tokens, ${W.webhooks.size} webhooks, ${n} structure versions, ${W.live.n} conversions, ${W.test.n} test conversions`);
+    console.log(`matrix valid writes: ${W.campaigns.size} campaigns, ${W.links.size} links, ${W.rules.size} rules, ${W.tokens.size} tokens, ${W.webhooks.size} webhooks, ${W.experiments.size} experiments, ${n} structure versions, ${W.live.n} conversions, ${W.test.n} test conversions`);
   });
 
   test('races: valid writes on one resource at once (16 in flight) are all applied or refused with a 4xx — never a 5xx, never a double count', async () => {
