@@ -5,13 +5,14 @@
 //   node bench/run.mjs            full run; prints the table, writes bench/results.md
 //   node bench/run.mjs --smoke    the same harness on tiny inputs (part of `make test`):
 //                                 exits 0 when everything ran; asserts no timing
-//   --only redirect,bundle,funnel,ingest,criterion   run a subset (results.md is not written)
+//   --only redirect,bundle,funnel,ingest,criterion,trust   run a subset (results.md is not written)
 //   --out FILE                    write the report elsewhere
 //
 // Environment: BENCH_RUNS (runs per side, default 3), BENCH_SECONDS (10),
 // BENCH_CONNECTIONS (16), BENCH_BIG_CLICKS (200000), BENCH_SMALL_CLICKS (1000),
 // BENCH_MODES ("direct,wrangler dev"), BENCH_BREAKDOWN_SECONDS (5; 0 skips the breakdown
-// and profile), BENCH_STATE_DIR (local D1/DO state; default /dev/shm when writable).
+// and profile), BENCH_STATE_DIR (local D1/DO state; default /dev/shm when writable),
+// BENCH_TRUST_HEALTH_READS (30), BENCH_TRUST_EXPORT_RUNS (2).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { funnelSection, startFunnelServer } from './lib/funnel.mjs';
 import { ingestShards } from './lib/ingest.mjs';
 import { redirectMode, startPair } from './lib/redirect.mjs';
 import { STATE_ROOT, stopAll } from './lib/serve.mjs';
+import { startTrustServer, trustSection } from './lib/trust.mjs';
 import { renderDetails, renderTable } from './lib/table.mjs';
 import { wasmSections } from './lib/wasm.mjs';
 
@@ -41,6 +43,7 @@ const cfg = smoke
       runs: 1, seconds: 1, warmupSeconds: 0, connections: 16, threads: 2,
       assetsVariant: false, breakdownSeconds: 0,
       smallClicks: 50, bigClicks: 50, funnelReads: 10, funnelWarmup: 2,
+      trustSmallClicks: 20, trustBigClicks: 60, trustTemplateClicks: 10, trustHealthReads: 3, trustHealthWarmup: 1, trustExportRuns: 1,
       modes: ['direct', 'wrangler dev'],
     }
   : {
@@ -49,12 +52,20 @@ const cfg = smoke
       assetsVariant: true, breakdownSeconds: env('BENCH_BREAKDOWN_SECONDS', 5),
       smallClicks: env('BENCH_SMALL_CLICKS', 1000), bigClicks: env('BENCH_BIG_CLICKS', 200_000),
       funnelReads: 200, funnelWarmup: 20,
+      trustSmallClicks: env('BENCH_SMALL_CLICKS', 1000), trustBigClicks: env('BENCH_BIG_CLICKS', 200_000),
+      trustTemplateClicks: 200, trustHealthReads: env('BENCH_TRUST_HEALTH_READS', 30), trustHealthWarmup: 5,
+      trustExportRuns: env('BENCH_TRUST_EXPORT_RUNS', 2),
       ingestConnections: [1, 2, 4, 8, 16, 32, 64], ingestSeconds: env('BENCH_INGEST_SECONDS', 8), ingestMaxDrainSeconds: 5,
       modes: (process.env.BENCH_MODES ?? 'direct,wrangler dev').split(',').map((s) => s.trim()),
     };
-const ALL = ['bundle', 'redirect', 'funnel', 'ingest', 'criterion'];
+const ALL = ['bundle', 'redirect', 'funnel', 'trust', 'ingest', 'criterion'];
 const only = args.only ? args.only.split(',').map((s) => s.trim()) : ALL;
 const want = (s) => only.includes(s);
+const unknown = only.filter((s) => !ALL.includes(s));
+if (unknown.length) {
+  console.error(`--only: unknown section(s) ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  process.exit(2);
+}
 
 const version = (pkg) => {
   try {
@@ -97,6 +108,7 @@ const early = {};
 if (smoke) {
   if (want('redirect')) for (const mode of cfg.modes) early[mode] = startPair(mode, ws, secret);
   if (want('funnel')) early.funnel = startFunnelServer(ws, secret);
+  if (want('trust')) early.trust = startTrustServer(ws, secret);
   for (const p of Object.values(early)) p.catch(() => {}); // reported where awaited
 }
 try {
@@ -110,6 +122,7 @@ try {
     }
   }
   if (want('funnel')) res.funnel = await section('funnel', () => funnelSection(ws, secret, cfg, early.funnel));
+  if (want('trust')) res.trust = await section('trust', () => trustSection(ws, secret, cfg, early.trust));
   if (want('ingest')) {
     if (smoke) res.ingestSkipped = 'skipped in --smoke';
     else {

@@ -136,6 +136,8 @@ export async function startDirect(bundle, { vars = {}, migrations = false, ready
     logs,
     /** CPU seconds the workerd process has used so far (NaN when unknown). */
     cpu: () => (server.pid ? cpuSeconds(server.pid) : NaN),
+    /** The Worker's D1 binding, from Node (to seed or count ledger rows directly). */
+    d1: () => mf.getD1Database('DB'),
     async stop() {
       await mf.dispose();
       rmSync(persist, { recursive: true, force: true });

@@ -1,9 +1,12 @@
 // The one results table (markdown), and the details written under it in results.md.
+import { median } from './env.mjs';
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const ms = (n) => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 1)} ms` : '—');
 const x = (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '—');
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+const mib = (kb) => (Number.isFinite(kb) ? `${(kb / 1024).toFixed(1)} MiB` : '—');
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 const ns = (n) => (n >= 1000 ? `${(n / 1000).toFixed(2)} µs` : `${n.toFixed(1)} ns`);
 
 /** Isolates of a profile with their JS/wasm (named) self time, busiest first. */
@@ -87,6 +90,34 @@ export function renderTable(res, { smoke }) {
     }
   }
 
+  if (res.trust) {
+    const t = res.trust;
+    if (t.error) add('6 trust', 'failed to run', t.error.split('\n')[0].slice(0, 120), '', '', '', '❌ error');
+    else {
+      const [few, many] = t.sizes;
+      const ex = (s) => {
+        const e = s.exports;
+        return {
+          ms: median(e.map((r) => r.totalMs)),
+          bytes: e[0].bytes,
+          rows: e[0].rows,
+          before: median(e.map((r) => r.rssBeforeKiB)),
+          peak: median(e.map((r) => r.peakKiB)),
+          delta: median(e.map((r) => r.peakKiB - r.rssBeforeKiB)),
+          runs: e.length,
+        };
+      };
+      const [a, b] = [ex(many), ex(few)];
+      const L = '6a clicks.csv export (direct)';
+      add(L, `total time, median of ${a.runs} (alternating): ${int(many.ledger)} vs ${int(few.ledger)} clicks`, `${ms(a.ms)} (${int(a.rows / (a.ms / 1000))} rows/s)`, `${ms(b.ms)} (${int(b.rows / (b.ms / 1000))} rows/s)`, x(a.ms / b.ms), 'info', smoke ? 'n/a (smoke)' : 'info');
+      add(L, 'bytes · data rows (rows must equal the ledger\'s)', `${mb(a.bytes)} · ${int(a.rows)}`, `${mb(b.bytes)} · ${int(b.rows)}`, '', 'rows = ledger rows', status(many.exports.every((r) => r.rows === many.ledger) && few.exports.every((r) => r.rows === few.ledger), false));
+      add(L, 'workerd RSS before → peak during (Δ), sampled every 50 ms', `${mib(a.before)} → ${mib(a.peak)} (+${mib(a.delta)})`, `${mib(b.before)} → ${mib(b.peak)} (+${mib(b.delta)})`, '', 'info', 'info');
+      const H = '6b health check (direct)';
+      add(H, `p50 of ${t.healthReads} sequential reads (alternating): ${int(many.ledger)} vs ${int(few.ledger)} clicks`, ms(many.healthP50), ms(few.healthP50), x(t.healthRatio), 'info', smoke ? 'n/a (smoke)' : 'info');
+      add(H, 'rollup_consistency after a rebuild from the ledger', many.consistency, few.consistency, '', 'PASS', status(many.consistency === 'PASS' && few.consistency === 'PASS', false));
+    }
+  }
+
   for (const g of res.ingest ?? []) {
     const label = `4 rollup ingest, ROLLUP_SHARDS=${g.shards} (direct)`;
     if (g.error) {
@@ -158,6 +189,15 @@ export function renderDetails(res) {
     out.push('\n**Funnel campaigns:**\n');
     for (const s of res.funnel.sizes) {
       out.push(`- \`${s.id}\`: ${int(s.sent302)} redirects in ${s.generateSeconds.toFixed(0)} s, ${int(s.recorded)} recorded, settled ${s.settleSeconds.toFixed(1)} s after the last; ${s.breakdownRows} breakdown rows; read p50 ${ms(s.p50)}, p99 ${ms(s.p99)}`);
+    }
+  }
+  if (res.trust?.sizes) {
+    out.push(`\n**Trust campaigns** (ledger = rows copied from real redirects, rollup rebuilt from it; memory of pid ${res.trust.pid} \`${res.trust.process}\`; ${res.trust.workerErrors} failure lines in the worker log):\n`);
+    for (const s of res.trust.sizes) {
+      out.push(`- \`${s.id}\`: ${int(s.ledger)} ledger rows (${s.templates} from real redirects, the rest copied in ${s.fillSeconds.toFixed(1)} s); rollup rebuilt in ${s.rebuildSeconds.toFixed(1)} s; health p50 ${ms(s.healthP50)}, p90 ${ms(s.healthP90)}, rollup_consistency ${s.consistency}`);
+      for (const [i, e] of s.exports.entries()) {
+        out.push(`  - export ${i + 1}: ${ms(e.totalMs)} (first byte ${ms(e.ttfbMs)}), ${int(e.bytes)} bytes, ${int(e.rows)} rows; workerd RSS ${mib(e.rssBeforeKiB)} → peak ${mib(e.peakKiB)} (${e.samples} samples)${Number.isFinite(e.hwmKiB) ? `, kernel peak (VmHWM after reset) ${mib(e.hwmKiB)}` : ''}`);
+      }
     }
   }
   return out.join('\n');
