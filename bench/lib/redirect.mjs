@@ -144,6 +144,17 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   }));
   // A tracked campaign the rules never name (they are still evaluated).
   await seedCampaign(c, { campaignId: 'norules', slug: 'norules', rules: false });
+  // The same kind of tracked link, in a RUNNING 50/50 experiment: every
+  // cookie-less visitor is drawn (Web Crypto) and pinned with a Set-Cookie.
+  await seedCampaign(c, { campaignId: 'exp', slug: 'exp', rules: false });
+  await c.must('experiment', c.api('PUT', `${H}/experiments/bench-exp`, {
+    slug: 'exp',
+    status: 'RUNNING',
+    variants: [
+      { id: 'a', destinationUrl: 'https://shop.example.com/a', weight: 50 },
+      { id: 'b', destinationUrl: 'https://shop.example.com/b', weight: 50 },
+    ],
+  }));
   const base = ours.server.base;
   const load = { seconds: cfg.breakdownSeconds, connections: cfg.connections, threads: cfg.threads, headers: HEADERS };
   // The trivial Worker again, reading `request.cf.country` once (as a tracked
@@ -156,6 +167,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     ['untracked link (sync fast path: cache + `request.cf` (country rules) + decide + 302)', `${base}/${HANDLE}/plain${VISITOR_QUERY}`],
     ['DRAFT-campaign link (+ click id, nothing recorded)', `${base}/${HANDLE}/draft${VISITOR_QUERY}`],
     ['tracked link (+ batched D1 insert + rollup DO, after the response)', `${base}/${HANDLE}/norules${VISITOR_QUERY}`],
+    ['tracked link in a RUNNING 50/50 experiment (+ draw, Set-Cookie, per-variant rows)', `${base}/${HANDLE}/exp${VISITOR_QUERY}`],
     ['tracked link + 3 rules (the benchmark)', ours.url],
   ];
   const rows = [];
@@ -163,7 +175,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     const server = own ?? (i === 0 ? trivial.server : ours.server);
     const cpu0 = server.cpu();
     const r = await wrk(url, load);
-    for (const id of [CAMPAIGN, 'norules']) await waitSettled(c, id, { quietMs: 1500 });
+    for (const id of [CAMPAIGN, 'norules', 'exp']) await waitSettled(c, id, { quietMs: 1500 });
     const cpuMs = ((server.cpu() - cpu0) * 1000) / Math.max(1, r.requests);
     rows.push({ what, rps: r.rps, p50: r.p50, p99: r.p99, cpuMs, errors: r.non2xx3xx + r.socketErrors });
     log(`breakdown: ${what}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms`);
