@@ -1,10 +1,12 @@
 //! Links: a slug of a handle pointing at a destination, optionally in a
 //! campaign, with a tracking policy.
 
+use crate::core::access::Password;
 use crate::core::dest::DestinationUrl;
 use crate::core::error::ApiError;
 use crate::core::ids::CampaignId;
 use crate::core::json::Obj;
+use crate::core::time::parse_rfc3339;
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -108,17 +110,37 @@ impl TrackingPolicy {
     }
 }
 
+/// What a PUT does to a link's password, which is write-only (a client
+/// cannot send back what it never reads): absent keeps it, `null` removes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PasswordChange {
+    Keep,
+    Remove,
+    Set(Password),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewLink {
     pub destination_url: DestinationUrl,
     pub campaign_id: Option<CampaignId>,
     pub tracking_policy: TrackingPolicy,
+    /// After this time the link answers with `expired_url` (302) or 410.
+    pub expires_at: Option<i64>,
+    pub expired_url: Option<DestinationUrl>,
+    pub password: PasswordChange,
 }
 
 impl NewLink {
     pub fn parse(body: &Map<String, Value>, own_hosts: &[&str]) -> Result<NewLink, ApiError> {
         let o = Obj::new(body);
-        o.only(&["destinationUrl", "campaignId", "trackingPolicy"])?;
+        o.only(&[
+            "destinationUrl",
+            "campaignId",
+            "trackingPolicy",
+            "expiresAt",
+            "expiredUrl",
+            "password",
+        ])?;
         let destination_url =
             DestinationUrl::parse(o.req_str("destinationUrl")?, "destinationUrl", own_hosts)?;
         let campaign_id = o.str("campaignId")?.map(CampaignId::parse).transpose()?;
@@ -136,10 +158,32 @@ impl NewLink {
                 "cannot be true with mode AGGREGATE_ONLY (no per-click record exists to attribute a conversion to)",
             ));
         }
+        let expires_at = match o.str("expiresAt")? {
+            None => None,
+            Some(t) => Some(
+                parse_rfc3339(t).ok_or_else(|| o.err("expiresAt", "must be an RFC 3339 time"))?,
+            ),
+        };
+        let expired_url = o
+            .str("expiredUrl")?
+            .map(|u| DestinationUrl::parse(u, "expiredUrl", own_hosts))
+            .transpose()?;
+        if expired_url.is_some() && expires_at.is_none() {
+            return Err(o.err("expiredUrl", "needs expiresAt"));
+        }
+        let password = match body.get("password") {
+            None => PasswordChange::Keep,
+            Some(Value::Null) => PasswordChange::Remove,
+            Some(Value::String(p)) => PasswordChange::Set(Password::parse(p)?),
+            Some(_) => return Err(o.err("password", "must be a string or null")),
+        };
         Ok(NewLink {
             destination_url,
             campaign_id,
             tracking_policy,
+            expires_at,
+            expired_url,
+            password,
         })
     }
 }
@@ -227,6 +271,53 @@ mod tests {
         ];
         for (body, code, why) in cases {
             assert_eq!(parse(body).err().map(|e| e.code()), Some(code), "{why}");
+        }
+    }
+
+    #[test]
+    fn controls() {
+        let l = parse(r#"{"destinationUrl":"https://e.com","expiresAt":"2026-12-31T00:00:00Z","expiredUrl":"https://e.com/over","password":"hunter22"}"#).unwrap();
+        assert_eq!(l.expires_at, parse_rfc3339("2026-12-31T00:00:00.000Z"));
+        assert_eq!(l.expired_url.unwrap().as_str(), "https://e.com/over");
+        assert_eq!(
+            l.password,
+            PasswordChange::Set(Password::parse("hunter22").unwrap())
+        );
+        let keep = parse(r#"{"destinationUrl":"https://e.com"}"#).unwrap();
+        assert_eq!(
+            (keep.expires_at, keep.password),
+            (None, PasswordChange::Keep)
+        );
+        let rm = parse(r#"{"destinationUrl":"https://e.com","password":null}"#).unwrap();
+        assert_eq!(rm.password, PasswordChange::Remove);
+        for (body, field) in [
+            (
+                r#"{"destinationUrl":"https://e.com","expiresAt":"tomorrow"}"#,
+                "expiresAt",
+            ),
+            (
+                r#"{"destinationUrl":"https://e.com","expiredUrl":"https://e.com/x"}"#,
+                "expiredUrl",
+            ),
+            (
+                r#"{"destinationUrl":"https://e.com","expiresAt":"2026-12-31T00:00:00Z","expiredUrl":"https://sho.rt/x"}"#,
+                "expiredUrl",
+            ),
+            (
+                r#"{"destinationUrl":"https://e.com","password":"abc"}"#,
+                "password",
+            ),
+            (
+                r#"{"destinationUrl":"https://e.com","password":1234}"#,
+                "password",
+            ),
+        ] {
+            let e = parse(body).unwrap_err();
+            assert_eq!(e.code(), "invalid_field", "{body}");
+            assert!(
+                e.to_string().contains(field) || format!("{e:?}").contains(field),
+                "{body}: {e:?}"
+            );
         }
     }
 

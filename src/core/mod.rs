@@ -1,5 +1,6 @@
 //! The pure core: no `worker` imports, everything testable natively.
 
+pub mod access;
 pub mod auth;
 pub mod backoff;
 pub mod campaign;

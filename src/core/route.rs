@@ -45,6 +45,9 @@ pub enum Route {
     /// Local development only: shift the isolate's clock (tests).
     DevClock,
     Redirect(Handle, Slug),
+    /// `POST /{handle}/{slug}`: a password form's try (password-protected
+    /// links only; others answer 405 like any other method).
+    Unlock(Handle, Slug),
     DetailPage(Handle, Slug),
     Mcp,
     CampaignCreate(Handle),
@@ -332,6 +335,7 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
             m(Some(handle), r.0, r.1)
         }
         [h, "p", s] => public(h, s, method, Route::DetailPage),
+        [h, s] if method == Method::Post => public(h, s, Method::Get, Route::Unlock),
         [h, s] => public(h, s, method, Route::Redirect),
         _ => Err(NoRoute::NotFound),
     }
@@ -451,8 +455,15 @@ mod tests {
             Err(NoRoute::MethodNotAllowed("GET, POST"))
         );
         assert_eq!(
-            resolve(Method::Post, "/demo/x"),
+            resolve(Method::Put, "/demo/x"),
             Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+        );
+        assert_eq!(
+            resolve(Method::Post, "/demo/x").map(|m| m.route),
+            Ok(Ok(Route::Unlock(
+                Handle::parse("demo").unwrap(),
+                Slug::parse("x").unwrap()
+            )))
         );
         assert_eq!(
             resolve(Method::Get, "/mcp"),

@@ -5,6 +5,7 @@
 //! cache at once (`invalidate`). Unknown slugs are cached too (negative
 //! entries), so a flood of bad links cannot turn into a flood of D1 reads.
 
+use crate::core::access::PasswordHash;
 use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
@@ -29,6 +30,11 @@ pub struct LinkEntry {
     pub policy: TrackingPolicy,
     /// The link's RUNNING experiment, or its latest CONCLUDED one.
     pub experiment: Option<Active>,
+    pub expires_at: Option<i64>,
+    pub expired_url: Option<String>,
+    /// Set: the link is password protected (an unreadable stored hash
+    /// keeps it locked: nothing then opens it, which fails closed).
+    pub password: Option<Option<PasswordHash>>,
 }
 
 impl LinkEntry {
@@ -51,6 +57,9 @@ struct LinkJoinRow {
     campaign_status: Option<String>,
     /// `id \x1f status \x1f variants_json \x1f winner` of the link's experiment.
     experiment: Option<String>,
+    expires_at: Option<i64>,
+    expired_url: Option<String>,
+    password_hash: Option<String>,
 }
 
 /// A link as the redirect needs it (None: no such link), from the cache or
@@ -68,7 +77,7 @@ pub async fn link(
     let row = db
         .first::<LinkJoinRow>(
             "SELECT l.destination_url, l.campaign_id, l.mode, l.append_context, l.context_param_name, l.forward_query, \
-             c.status AS campaign_status, \
+             l.expires_at, l.expired_url, l.password_hash, c.status AS campaign_status, \
              (SELECT e.experiment_id || char(31) || e.status || char(31) || e.variants_json || char(31) || \
               coalesce(e.winner, '') FROM experiments e WHERE e.handle = l.handle AND e.slug = l.slug \
               AND e.status IN ('RUNNING', 'CONCLUDED') ORDER BY e.status = 'RUNNING' DESC, e.updated_at DESC \
@@ -94,6 +103,9 @@ pub async fn link(
                 let (id, status, variants, winner) = (f.next()?, f.next()?, f.next()?, f.next()?);
                 Active::from_stored(id, status, variants, (!winner.is_empty()).then_some(winner))
             }),
+            expires_at: r.expires_at,
+            expired_url: r.expired_url,
+            password: r.password_hash.map(|h| PasswordHash::from_stored(&h)),
         })
     });
     put_link(h, slug, now, entry.clone());

@@ -2,14 +2,14 @@
 
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{Handle, Slug};
-use crate::core::link::{NewLink, TrackingMode, TrackingPolicy};
+use crate::core::link::{NewLink, PasswordChange, TrackingMode, TrackingPolicy};
 use crate::core::paging::Page;
 use crate::core::time::rfc3339;
-use crate::edge::cache;
 use crate::edge::campaigns;
 use crate::edge::ctx::Ctx;
-use crate::edge::db::{flag, int, opt_text, text};
+use crate::edge::db::{flag, int, opt_int, opt_text, text};
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
+use crate::edge::{access, cache};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
@@ -25,10 +25,15 @@ pub struct LinkRow {
     pub forward_query: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub expires_at: Option<i64>,
+    pub expired_url: Option<String>,
+    /// Whether a password hash is stored (the hash itself is never read here).
+    pub protected: i64,
 }
 
 pub const COLUMNS: &str =
-    "slug, destination_url, campaign_id, mode, append_context, context_param_name, forward_query, created_at, updated_at";
+    "slug, destination_url, campaign_id, mode, append_context, context_param_name, forward_query, created_at, updated_at, \
+     expires_at, expired_url, password_hash IS NOT NULL AS protected";
 
 impl LinkRow {
     pub fn policy(&self) -> TrackingPolicy {
@@ -48,6 +53,9 @@ impl LinkRow {
             "destinationUrl": self.destination_url,
             "campaignId": self.campaign_id,
             "trackingPolicy": self.policy().to_json(),
+            "expiresAt": self.expires_at.map(rfc3339),
+            "expiredUrl": self.expired_url,
+            "passwordProtected": self.protected != 0,
             "createdAt": rfc3339(self.created_at),
             "updatedAt": rfc3339(self.updated_at),
         })
@@ -71,7 +79,7 @@ pub async fn lookup(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkR
 
 pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResult<Response> {
     let mut body = json_body(req, MAX_BODY).await?;
-    http::ascii_urls(&mut body, &["destinationUrl"]);
+    http::ascii_urls(&mut body, &["destinationUrl", "expiredUrl"]);
     let new = NewLink::parse(&body, &ctx.own_hosts())?;
     if let Some(c) = &new.campaign_id {
         campaigns::find(ctx, &h, c.as_str()).await?;
@@ -79,14 +87,22 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
     let existed = lookup(ctx, &h, slug.as_str()).await?.is_some();
     let now = http::now_ms();
     let p = &new.tracking_policy;
+    // Absent `password` keeps the stored hash on a replace; `null` removes it.
+    let (keep_password, password_hash) = match &new.password {
+        PasswordChange::Keep => (true, None),
+        PasswordChange::Remove => (false, None),
+        PasswordChange::Set(pw) => (false, Some(access::hash(pw).await?.to_stored())),
+    };
     ctx.db
         .run(
             "INSERT INTO links (handle, slug, destination_url, campaign_id, mode, append_context, context_param_name, \
-             forward_query, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) \
+             forward_query, created_at, updated_at, expires_at, expired_url, password_hash) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) \
              ON CONFLICT (handle, slug) DO UPDATE SET destination_url = excluded.destination_url, \
              campaign_id = excluded.campaign_id, mode = excluded.mode, append_context = excluded.append_context, \
              context_param_name = excluded.context_param_name, forward_query = excluded.forward_query, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, expires_at = excluded.expires_at, expired_url = excluded.expired_url, \
+             password_hash = CASE WHEN ?14 THEN links.password_hash ELSE excluded.password_hash END",
             &[
                 text(h.as_str()),
                 text(slug.as_str()),
@@ -98,6 +114,10 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
                 flag(p.forward_query),
                 int(now),
                 int(now),
+                opt_int(new.expires_at),
+                opt_text(new.expired_url.as_ref().map(|u| u.as_str())),
+                opt_text(password_hash.as_deref()),
+                flag(keep_password),
             ],
         )
         .await?;

@@ -3,6 +3,7 @@
 //! handler of the resource module. Handlers return `ApiResult<Response>`; the
 //! error envelope is produced here and nowhere else.
 
+mod access;
 mod analytics;
 mod cache;
 mod campaigns;
@@ -173,6 +174,9 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
     if let Ok(Route::Redirect(h, s)) = &matched.route {
         return redirect::redirect(&ctx, &raw, url.query(), url.scheme() == "https", h, s).await;
     }
+    if let Ok(Route::Unlock(h, s)) = &matched.route {
+        return redirect::unlock(&ctx, raw, url.query(), url.scheme() == "https", h, s).await;
+    }
     let req = Request::from(raw);
 
     if let Some(handle) = &matched.handle {
@@ -198,7 +202,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
         Route::DevClock => dev_clock(c, &mut req).await,
-        Route::Redirect(..) => Err(ApiError::NotFound("Route".into())),
+        Route::Redirect(..) | Route::Unlock(..) => Err(ApiError::NotFound("Route".into())),
         Route::CampaignCreate(h) => campaigns::create(c, &mut req, h).await,
         Route::CampaignList(h) => campaigns::list(c, &req, h).await,
         Route::CampaignGet(h, id) => campaigns::get(c, h, id).await,

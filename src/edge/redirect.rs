@@ -6,6 +6,9 @@
 //! both in parallel when cold); the decision is the pure
 //! `core::redirect::decide`.
 
+use crate::core::access::{
+    form_page, gate, parse_form, FormState, Gate, EXPIRED_PAGE, MAX_FORM_BYTES,
+};
 use crate::core::click::Click;
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{fill_random, ClickId, Handle, Slug};
@@ -17,7 +20,7 @@ use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
 use crate::edge::ctx::Ctx;
 use crate::edge::http::{self, respond};
-use crate::edge::{clicks, log};
+use crate::edge::{access, clicks, log};
 use std::rc::Rc;
 use worker::web_sys;
 use worker::{Context, Env, Headers, Response};
@@ -33,6 +36,123 @@ fn not_found_page() -> Response {
           <h1>Link not found</h1><p>This short link does not exist or was removed.</p>"
             .to_vec(),
     )
+}
+
+fn html_page(status: u16, body: String) -> Response {
+    let h = Headers::new();
+    let _ = h.set("content-type", "text/html; charset=utf-8");
+    let _ = h.set("cache-control", "no-store");
+    let _ = h.set("referrer-policy", "no-referrer");
+    let _ = h.set("x-frame-options", "DENY");
+    let _ = h.set(
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
+    respond(status, h, body.into_bytes())
+}
+
+/// What an expired or password-protected link answers instead of its
+/// redirect (`None`: serve the redirect). Nothing is recorded for either.
+fn gated(link: &LinkEntry, req: &web_sys::Request, now: i64) -> Option<Response> {
+    match gate(
+        link.expires_at,
+        link.expired_url.as_deref(),
+        link.password.is_some(),
+        now,
+    ) {
+        Gate::Open => None,
+        Gate::Expired(Some(url)) => redirect_302(url, "").ok().map(Response::from),
+        Gate::Expired(None) => Some(html_page(410, EXPIRED_PAGE.to_string())),
+        Gate::Locked => {
+            let referrer = req.headers().get("referer").ok().flatten();
+            Some(html_page(
+                200,
+                form_page(FormState::First, referrer.as_deref()),
+            ))
+        }
+    }
+}
+
+/// `POST /{handle}/{slug}`: a password form's try. Right → the link's
+/// normal 302 (the click is recorded then, attributed to the referrer the
+/// visitor first arrived with); wrong → 401 and the form again; every try
+/// counts against `PASSWORD_LIMITER` per client and link (429 past it).
+pub async fn unlock(
+    ctx: &Ctx,
+    raw: web_sys::Request,
+    query: Option<&str>,
+    https: bool,
+    h: &Handle,
+    slug: &Slug,
+) -> ApiResult<Response> {
+    let now = http::now_ms();
+    let ttl = ctx.cfg.cache_ttl_ms;
+    let (link, rules, day_key) = futures_util::future::join3(
+        cache::link(&ctx.db, ttl, h.as_str(), slug.as_str(), now),
+        cache::rules(&ctx.db, ttl, h.as_str(), now),
+        cache::day_key(&ctx.db, now),
+    )
+    .await;
+    let Some(link) = link? else {
+        return Ok(not_found_page());
+    };
+    match gate(
+        link.expires_at,
+        link.expired_url.as_deref(),
+        link.password.is_some(),
+        now,
+    ) {
+        Gate::Locked => {}
+        Gate::Expired(_) => return Ok(gated(&link, &raw, now).unwrap_or_else(not_found_page)),
+        Gate::Open => {
+            let resp = http::error_response(&ApiError::MethodNotAllowed);
+            let _ = resp.headers().set("allow", "GET, HEAD");
+            return Ok(resp);
+        }
+    }
+    let facts = visitor_facts(&raw, true, link.experiment.is_some());
+    let v = Packed::unpack(&facts);
+    let key = format!("{} {}/{}", v.client_ip, h.as_str(), slug.as_str());
+    if let Err(ApiError::RateLimited { retry_after_secs }) =
+        http::rate_limit(&ctx.env, "PASSWORD_LIMITER", &key, 60).await
+    {
+        let resp = html_page(429, form_page(FormState::TooManyTries, None));
+        let _ = resp
+            .headers()
+            .set("retry-after", &retry_after_secs.to_string());
+        return Ok(resp);
+    }
+    let mut req = worker::Request::from(raw);
+    let attempt = parse_form(&http::read_body(&mut req, MAX_FORM_BYTES).await?);
+    let right = match &link.password {
+        Some(Some(stored)) => access::verify(stored, &attempt.password).await?,
+        _ => false,
+    };
+    if !right {
+        return Ok(html_page(
+            401,
+            form_page(FormState::Wrong, attempt.referrer.as_deref()),
+        ));
+    }
+    let rules = rules.unwrap_or_else(|e| {
+        log::event("rules_load_failed", &e.to_string());
+        Rc::new(Vec::new())
+    });
+    let day_key = day_key.ok();
+    let v = Packed {
+        referer: attempt.referrer.as_deref(),
+        ..v
+    };
+    let served = Served {
+        link: &link,
+        rules: &rules,
+        day_key: day_key.as_deref(),
+        https,
+    };
+    answer(
+        &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &served, now,
+    )
+    .map(Response::from)
 }
 
 /// The redirect through the async path: loads the link and the handle's
@@ -56,6 +176,9 @@ pub async fn redirect(
     let Some(link) = link? else {
         return Ok(not_found_page());
     };
+    if let Some(page) = gated(&link, req, now) {
+        return Ok(page);
+    }
     // Rules failing to load must not stop the visitor: fall back to the link.
     let rules = rules.unwrap_or_else(|e| {
         log::event("rules_load_failed", &e.to_string());
@@ -123,15 +246,18 @@ pub fn cached(
     }
     Some(match link {
         None => Ok(not_found_page().into()),
-        Some(link) => {
-            let served = Served {
-                link: &link,
-                rules: &rules,
-                day_key: day_key.as_deref(),
-                https,
-            };
-            answer(env, wctx, cfg, &v, query, h, slug, &served, now)
-        }
+        Some(link) => match gated(&link, req, now) {
+            Some(page) => Ok(page.into()),
+            None => {
+                let served = Served {
+                    link: &link,
+                    rules: &rules,
+                    day_key: day_key.as_deref(),
+                    https,
+                };
+                answer(env, wctx, cfg, &v, query, h, slug, &served, now)
+            }
+        },
     })
 }
 
