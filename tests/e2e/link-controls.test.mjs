@@ -5,7 +5,7 @@
 import { before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnApp, UA } from '../harness/app.mjs';
-import { H, HOUR, funnelKit } from './fixtures.mjs';
+import { H, HOUR, funnelKit, mintPat } from './fixtures.mjs';
 
 let app;
 before(async () => {
@@ -169,5 +169,27 @@ describe('link controls', () => {
     // Another link's form is not affected.
     assert.equal((await putLink('other-lock', { password: 'correct horse' }, 'locked')).status, 201);
     assert.equal((await submit('/demo/other-lock', { password: 'correct horse' })).status, 302);
+  });
+
+  test('MCP link_upsert takes the controls, and its tool schema lists them', async () => {
+    const pat = await mintPat(app, ['links.write', 'links.read']);
+    const rpc = (id, method, params) => app.api('POST', '/mcp', {
+      token: pat.secret,
+      headers: { accept: 'application/json, text/event-stream' },
+      body: { jsonrpc: '2.0', id, method, params },
+    });
+    const list = await rpc(1, 'tools/list', {});
+    const schema = list.body.result.tools.find((t) => t.name === 'link_upsert').inputSchema.properties;
+    assert.deepEqual(['expiresAt', 'expiredUrl', 'password'].filter((k) => k in schema), ['expiresAt', 'expiredUrl', 'password']);
+    const expiresAt = iso(Date.now() + HOUR);
+    const r = await rpc(2, 'tools/call', {
+      name: 'link_upsert',
+      arguments: { slug: 'mcp-locked', destinationUrl: 'https://shop.example.com/m', expiresAt, expiredUrl: 'https://shop.example.com/late', password: 'via mcp' },
+    });
+    assert.equal(r.body.result.isError, false, r.text);
+    const link = r.body.result.structuredContent?.link ?? JSON.parse(r.body.result.content[0].text).link;
+    assert.deepEqual([link.expiresAt, link.expiredUrl, link.passwordProtected], [expiresAt, 'https://shop.example.com/late', true]);
+    assert.equal((await page('/demo/mcp-locked')).status, 200);
+    assert.equal((await submit('/demo/mcp-locked', { password: 'via mcp' })).location, 'https://shop.example.com/m');
   });
 });
