@@ -163,6 +163,31 @@ describe('campaign dashboard (UI path)', () => {
     await item.getByRole('button', { name: /Copy short URL/ }).filter({ hasText: /Copied|Copy failed/ }).waitFor();
   });
 
+  test('a link with a password and an expiry: the form sends them, the list shows badges, edit offers removal', async () => {
+    const form = page.locator('#campaign-link-form');
+    await form.getByLabel('Slug').fill('vip-preview');
+    await form.getByLabel('Destination URL').fill('https://shop.example.com/vip');
+    await form.getByLabel("Make this the campaign's primary link").uncheck();
+    await form.getByLabel('Expires (your local time)').fill('2031-05-01T12:30');
+    await form.getByLabel('After expiry, send visitors to').fill('https://shop.example.com/over');
+    await form.getByLabel('Password', { exact: true }).fill('members only');
+    await form.getByRole('button', { name: 'Save link' }).click();
+    const item = page.locator('#links-card li[data-slug="vip-preview"]');
+    await item.waitFor();
+    await item.getByText('PASSWORD').waitFor();
+    await item.getByText(/^EXPIRES /).waitFor();
+    const l = (await app.api('GET', '/v2/handles/demo/links/vip-preview')).body.link;
+    assert.equal(l.passwordProtected, true);
+    assert.equal(l.expiredUrl, 'https://shop.example.com/over');
+    assert.equal(new Date(l.expiresAt).getTime(), new Date('2031-05-01T12:30').getTime(), 'local time in the form, UTC on the wire');
+    await item.getByRole('button', { name: 'Edit link vip-preview' }).click();
+    assert.equal(await form.getByLabel('Expires (your local time)').inputValue(), '2031-05-01T12:30');
+    await form.getByLabel('Remove the password').check();
+    await form.getByRole('button', { name: 'Save link' }).click();
+    await page.locator('#links-card li[data-slug="vip-preview"]').getByText('PASSWORD').waitFor({ state: 'detached' });
+    assert.equal((await app.api('GET', '/v2/handles/demo/links/vip-preview')).body.link.passwordProtected, false);
+  });
+
   test('runs the health check: every check has a badge', async () => {
     await page.getByRole('button', { name: 'Run health check' }).click();
     await page.locator('#readiness').waitFor();

@@ -33,6 +33,17 @@ export function linksPanel({ campaign, onPrimary } = {}) {
   const paramIn = h('input', { type: 'text', value: 'ctx', maxlength: 32, spellcheck: 'false', autocomplete: 'off', size: 8 });
   const fwdCb = checkbox("Forward the visitor's query parameters", { checked: true });
   const primaryCb = checkbox("Make this the campaign's primary link", {});
+  // Link controls: expiry (local time in the form, UTC on the wire) and a write-only password.
+  const expIn = h('input', { type: 'datetime-local', step: 60 });
+  const expUrlIn = h('input', { type: 'url', placeholder: 'https://shop.example.com/sold-out', spellcheck: 'false' });
+  const pwIn = h('input', { type: 'password', autocomplete: 'new-password', minlength: 4, maxlength: 128 });
+  const pwRemove = checkbox('Remove the password', {});
+  pwRemove.el.hidden = true;
+  const localInput = (iso) => {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  };
   const formMsg = h('div', { class: 'form-msg' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-link-btn' }, 'Save link');
   const cancel = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true }, 'Cancel edit');
@@ -55,7 +66,10 @@ export function linksPanel({ campaign, onPrimary } = {}) {
     scoped ? null : field('Campaign', campSel),
     field('Tracking mode', modeSel),
     field('Context parameter name', paramIn),
-    h('div', { class: 'span-all checks-row' }, appendCb.el, fwdCb.el, scoped ? primaryCb.el : null),
+    field('Expires (your local time)', expIn, 'Optional. After it the link stops redirecting to its destination.'),
+    field('After expiry, send visitors to', expUrlIn, 'Optional; without it an expired link shows "expired" (410).'),
+    field('Password', pwIn, 'Optional, 4–128 characters. Visitors must enter it; it is stored only as a salted hash. Leave empty to keep the current one.'),
+    h('div', { class: 'span-all checks-row' }, appendCb.el, fwdCb.el, pwRemove.el, scoped ? primaryCb.el : null),
     h('div', { class: 'span-all' }, formMsg),
     h('div', { class: 'span-all actions' }, submit, cancel),
   );
@@ -65,6 +79,7 @@ export function linksPanel({ campaign, onPrimary } = {}) {
     appendCb.input.checked = true;
     fwdCb.input.checked = true;
     paramIn.value = 'ctx';
+    pwRemove.el.hidden = true;
     formTitle.textContent = 'Add a link';
     cancel.hidden = true;
     if (!scoped) campSel.value = filterSel.value;
@@ -83,6 +98,11 @@ export function linksPanel({ campaign, onPrimary } = {}) {
     appendCb.input.checked = !!tp.appendContextParam;
     paramIn.value = tp.contextParamName || 'ctx';
     fwdCb.input.checked = tp.forwardQuery !== false;
+    expIn.value = localInput(l.expiresAt);
+    expUrlIn.value = l.expiredUrl || '';
+    pwIn.value = '';
+    pwRemove.input.checked = false;
+    pwRemove.el.hidden = !l.passwordProtected;
     formTitle.textContent = `Edit /${l.slug}`;
     cancel.hidden = false;
     syncPrimary();
@@ -107,6 +127,10 @@ export function linksPanel({ campaign, onPrimary } = {}) {
     };
     const cid = scoped ? campaign().campaignId : campSel.value;
     if (cid) body.campaignId = cid;
+    if (expIn.value) body.expiresAt = new Date(expIn.value).toISOString();
+    if (expUrlIn.value.trim()) body.expiredUrl = expUrlIn.value.trim();
+    if (pwIn.value) body.password = pwIn.value;
+    else if (!pwRemove.el.hidden && pwRemove.input.checked) body.password = null;
     busy(submit, 'Saving…', async () => {
       try {
         const r = await PUT(`${base()}/links/${seg(slug)}`, body);
@@ -160,13 +184,26 @@ export function linksPanel({ campaign, onPrimary } = {}) {
       h(
         'div',
         { class: 'link-main' },
-        h('div', { class: 'link-title' }, h('strong', null, `/${l.slug}`), c && c.primarySlug === l.slug ? h('span', { class: 'badge badge-info' }, 'PRIMARY') : null, h('span', { class: 'badge badge-neutral' }, (tp.mode || 'DIRECT').replace('_', ' '))),
+        h('div', { class: 'link-title' }, h('strong', null, `/${l.slug}`), c && c.primarySlug === l.slug ? h('span', { class: 'badge badge-info' }, 'PRIMARY') : null, h('span', { class: 'badge badge-neutral' }, (tp.mode || 'DIRECT').replace('_', ' ')), ...controlBadges(l)),
         h('div', { class: 'short-url' }, h('a', { href: l.shortUrl, target: '_blank', rel: 'noopener', class: 'mono' }, l.shortUrl)),
         h('div', { class: 'muted small dest', title: l.destinationUrl }, '→ ', l.destinationUrl),
         !scoped && l.campaignId ? h('div', { class: 'small' }, 'Campaign ', h('a', { href: `#/campaigns/${encodeURIComponent(l.campaignId)}` }, l.campaignId)) : null,
       ),
       h('div', { class: 'link-actions' }, copyBtn, editBtn, delBtn),
     );
+  };
+
+  /** PASSWORD, and EXPIRES/EXPIRED with the time (the fallback URL in the tooltip). */
+  const controlBadges = (l) => {
+    const out = [];
+    if (l.passwordProtected) out.push(h('span', { class: 'badge badge-info', title: 'Visitors enter a password first' }, 'PASSWORD'));
+    if (l.expiresAt) {
+      const past = new Date(l.expiresAt).getTime() <= Date.now();
+      const when = new Date(l.expiresAt).toLocaleString();
+      const then = l.expiredUrl ? `then → ${l.expiredUrl}` : 'then "expired" (410)';
+      out.push(h('span', { class: `badge ${past ? 'badge-warn' : 'badge-neutral'}`, title: `${past ? 'Expired' : 'Expires'} ${when}, ${then}` }, past ? 'EXPIRED' : `EXPIRES ${when}`));
+    }
+    return out;
   };
 
   let cursor = null;
