@@ -40,6 +40,14 @@ use db::Db;
 use http::error_response;
 use worker::{event, web_sys, Context, Env, Request, Response};
 
+/// Runs once when the wasm instance starts (and again for each instance
+/// re-created after a panic): a panic's message and location go to
+/// `console.error`, so the log says what failed, not only "unreachable".
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
 #[event(queue)]
 async fn queue(
     batch: worker::MessageBatch<queue::Job>,

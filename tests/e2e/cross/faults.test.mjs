@@ -79,6 +79,10 @@ test('a panic costs one request, never the next visitor: the wasm instance is re
   assert.equal((await app.api('GET', '/healthz', { token: null })).status, 500);
   const after = await app.api('GET', '/healthz', { token: null });
   assert.deepEqual([after.status, after.body], [200, { ok: true }]);
+  // console_error_panic_hook: the panic's message and location reach the log, not only "unreachable"
+  const logged = app.log().replace(/\x1B\[[0-9;]*m/g, '').match(/panicked at src[\\/]edge[\\/]faults\.rs:\d+:\d+:\s*injected fault: panic/);
+  assert.ok(logged, `the panic's message and location are in the log:\n${app.log().slice(-2000)}`);
+  console.log(`# the panic as logged: ${logged[0].replace(/\s+/g, ' ')}`);
   // the rollup objects of the isolate are re-created with the module: the next read through them answers
   const read = await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=fault-cmp');
   assert.equal(read.status, 200, `the first rollup read after a panic: ${read.text}`);
