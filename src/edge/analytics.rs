@@ -226,6 +226,22 @@ async fn freshness(
     Ok(())
 }
 
+/// The time of the campaign's last recorded click, from the ledger (the
+/// rollup's `lastSeenAt` is moved by conversions too): the click rows, and
+/// the AGGREGATE_ONLY aggregates' latest click. Two index seeks.
+async fn last_click_ms(ctx: &Ctx, h: &Handle, campaign: &str) -> ApiResult<Option<i64>> {
+    let last = ctx
+        .db
+        .value::<i64>(
+            "SELECT max(coalesce((SELECT max(ts) FROM clicks WHERE handle = ?1 AND campaign_id = ?2), 0), \
+             coalesce((SELECT max(last_ts) FROM click_aggregates WHERE handle = ?1 AND campaign_id = ?2), 0)) AS v",
+            &[text(h.as_str()), text(campaign)],
+            "v",
+        )
+        .await?;
+    Ok(last.filter(|t| *t > 0))
+}
+
 pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response> {
     let c = campaigns::find(ctx, &h, id.as_str()).await?;
     let primary_link = match &c.primary_slug {
@@ -247,7 +263,9 @@ pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response>
         primary_link,
         status: c.status(),
         tracked_clicks: t.clicks,
-        last_seen_ms: t.last_ms,
+        last_seen_ms: last_click_ms(ctx, &h, id.as_str())
+            .await?
+            .unwrap_or(t.last_ms),
         test_conversions: t.test_conversions,
         conversion_webhooks: webhooks::conversion_subscriptions(ctx, &h).await?,
         consistency: consistency::check(&ctx.db, &h, id.as_str(), &snap).await?,

@@ -246,9 +246,10 @@ pub async fn results(ctx: &Ctx, h: Handle, id: ExperimentId) -> ApiResult<Respon
     let stats = variant_stats(&row, &snap);
     let v = verdict(&stats, row.min_qualified);
     if let (true, "RUNNING", Some(w)) = (row.auto_promote != 0, row.status.as_str(), &v.winner) {
-        if conclude(&ctx.env, &ctx.db, &h, &row, w, &v.decision).await? {
-            row = find(ctx, &h, id.as_str()).await?;
-        }
+        // Re-read either way: losing the claim means another caller (a
+        // concurrent read, the scheduled job) concluded it just now.
+        conclude(&ctx.env, &ctx.db, &h, &row, w, &v.decision).await?;
+        row = find(ctx, &h, id.as_str()).await?;
     }
     let (winner, decision) = match (row.status.as_str(), &row.winner) {
         ("CONCLUDED", Some(w)) => (

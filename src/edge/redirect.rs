@@ -292,7 +292,10 @@ fn answer(
 ) -> ApiResult<web_sys::Response> {
     let Served { link, rules, .. } = *served;
     let tracking = link.tracks();
-    let click_id = if link.policy.append_context_param || tracking {
+    // A click id only for a click that is recorded: one handed out by a
+    // DRAFT or PAUSED campaign (or a link without a campaign) could never be
+    // attributed, and a conversion carrying it would be refused.
+    let click_id = if tracking {
         Some(ClickId::generate()?)
     } else {
         None

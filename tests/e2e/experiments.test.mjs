@@ -183,7 +183,7 @@ describe('experiments', () => {
     // Two reads at once, and the scheduled job: exactly one of them concludes.
     const [a, b] = await Promise.all([results('auto'), results('auto'), fetch(`${app.base}/__scheduled?cron=*+*+*+*+*`)]);
     for (const r of [a, b]) {
-      assert.equal(r.status, 'CONCLUDED');
+      assert.equal(r.status, "CONCLUDED", JSON.stringify(r));
       assert.equal(r.winner, 'v1');
       assert.match(r.decision, /^Concluded: 'v1' won/);
     }

@@ -63,9 +63,12 @@ describe('the guide, steps 1–2', () => {
     await app.api('PUT', '/v2/handles/demo/links/fwd', { body: { destinationUrl: 'https://e.example/p?a=1' } });
     const r = await app.click('/demo/fwd?a=2&b=3');
     assert.equal(r.location, 'https://e.example/p?a=1&b=3');
-    await app.api('PUT', '/v2/handles/demo/links/nofwd', { body: { destinationUrl: 'https://e.example/p', trackingPolicy: { forwardQuery: false, appendContextParam: true, contextParamName: 'cid' } } });
+    await app.api('PUT', '/v2/handles/demo/links/nofwd', { body: { destinationUrl: 'https://e.example/p', campaignId: 'spring-launch', trackingPolicy: { forwardQuery: false, appendContextParam: true, contextParamName: 'cid' } } });
     const n = await app.click('/demo/nofwd?x=1');
     assert.match(n.location, /^https:\/\/e\.example\/p\?cid=clk_[a-z2-7]{24}$/);
+    // A click id only where the click is recorded: a link without a campaign gets none.
+    await app.api('PUT', '/v2/handles/demo/links/loose', { body: { destinationUrl: 'https://e.example/p', trackingPolicy: { appendContextParam: true } } });
+    assert.equal((await app.click('/demo/loose?x=1')).location, 'https://e.example/p?x=1');
   });
 
   test('an unknown slug is a 404 page, never a redirect', async () => {
