@@ -5,7 +5,7 @@
 //! handle at most: the `hosts` primary key decides a race, the loser gets 409.
 
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::host::Host;
+use crate::core::host::{self as host_name, Host};
 use crate::core::ids::Handle;
 use crate::core::time::rfc3339;
 use crate::edge::cache;
@@ -50,6 +50,23 @@ pub async fn primary(ctx: &Ctx, h: &Handle) -> ApiResult<Option<Host>> {
         )
         .await?;
     Ok(host.map(Host::from_stored))
+}
+
+/// Refuse a destination on a claimed branded host: it is this service too, so
+/// a link there would loop (or chain) through the redirect, counting a click
+/// per hop, like a destination on `SHORT_HOSTS` (refused by `core::dest`).
+/// The lookup is the redirect's cached one.
+pub async fn refuse_loop(ctx: &Ctx, field: &str, url: &str) -> ApiResult<()> {
+    let Some(host) = host_name::of_url(url).filter(|h| host_name::well_formed(h)) else {
+        return Ok(());
+    };
+    match cache::host(&ctx.db, ctx.cfg.cache_ttl_ms, host, http::now_ms()).await? {
+        Some(_) => Err(ApiError::field(
+            field,
+            "must not point at this short-link service (it would loop)",
+        )),
+        None => Ok(()),
+    }
 }
 
 pub async fn list(ctx: &Ctx, h: Handle) -> ApiResult<Response> {

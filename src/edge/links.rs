@@ -85,6 +85,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
     let mut body = json_body(req, MAX_BODY).await?;
     http::ascii_urls(&mut body, &["destinationUrl"]);
     let new = NewLink::parse(&body, &ctx.own_hosts())?;
+    hosts::refuse_loop(ctx, "destinationUrl", new.destination_url.as_str()).await?;
     if let Some(c) = &new.campaign_id {
         campaigns::find(ctx, &h, c.as_str()).await?;
     }

@@ -209,6 +209,25 @@ describe('a claimed host serves the handle’s links', () => {
     assert.equal(mcp.body.result.structuredContent.link.shortUrl, `https://${BRAND}/mcp-brand`);
   });
 
+  test('a destination on a claimed host is refused like one on SHORT_HOSTS (it would loop)', async () => {
+    const loop = await app.api('PUT', `${H}/links/loop`, { body: { destinationUrl: `https://${BRAND}/brand-link` } });
+    assert.equal(loop.status, 400);
+    assert.equal(loop.body.error.message, "Field 'destinationUrl' must not point at this short-link service (it would loop).");
+    const short = await app.api('PUT', `${H}/links/loop`, { body: { destinationUrl: `https://${SHORT_HOST}/demo/brand-link` } });
+    assert.equal(short.body.error.message, loop.body.error.message);
+    const variants = [
+      { id: 'a', destinationUrl: 'https://shop.example.com/a', weight: 50 },
+      { id: 'b', destinationUrl: `https://${BRAND.toUpperCase()}:8443/x`, weight: 50 },
+    ];
+    const exp = await app.api('PUT', `${H}/experiments/loop-exp`, { body: { slug: 'brand-link', variants } });
+    assert.equal(exp.status, 400);
+    assert.equal(exp.body.error.message, "Field 'variants[1].destinationUrl' must not point at this short-link service (it would loop).");
+    // A sibling of the claimed host is not this service.
+    const ok = await app.api('PUT', `${H}/links/loop`, { body: { destinationUrl: 'https://www.brand.example/' } });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal((await app.api('DELETE', `${H}/links/loop`)).status, 204);
+  });
+
   test('after the release the host resolves nothing, shortUrl is back on the main host, others may claim it', async () => {
     const r = await release(BRAND);
     assert.equal(r.status, 204);
