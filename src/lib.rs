@@ -16,7 +16,9 @@
 //!   - `funnel` — rollup snapshots, breakdown ordering, conversion rate and the Wilson
 //!     confidence figure.
 //!   - `auth` — HS256 JWT verification, roles, PAT scopes.
-//!   - `route` — the route table: every route, its method, minimum role and scope.
+//!   - `route` — the route table: every route, its method, minimum role and scope
+//!     (and what a branded host serves).
+//!   - `host`, `qr` — branded host names; a link's QR code rendered as SVG.
 //!   - `error` — `ApiError`, the one error type, mapped to the JSON envelope.
 //!   - `json`, `time` — small helpers for bodies and RFC 3339 timestamps.
 //! - `edge` (wasm32 only) — the Workers layer: the fetch entry point, one module per

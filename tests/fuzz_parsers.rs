@@ -12,10 +12,12 @@ use edge_funnel::core::classify::{
 };
 use edge_funnel::core::conversion::NewConversion;
 use edge_funnel::core::dest::{final_url, DestinationUrl};
+use edge_funnel::core::host::{self as branded, Host as BrandedHost};
 use edge_funnel::core::ids::{CampaignId, Handle, RuleId, Slug};
 use edge_funnel::core::json::parse_object;
 use edge_funnel::core::link::NewLink;
-use edge_funnel::core::route::{resolve, Method};
+use edge_funnel::core::qr::{scan_url, svg, QrOptions};
+use edge_funnel::core::route::{resolve, resolve_branded, Method};
 use edge_funnel::core::rules::Rule;
 use edge_funnel::core::structure::Structure;
 use proptest::prelude::*;
@@ -334,5 +336,39 @@ proptest! {
     fn fuzz_routes(path in "(/[a-zA-Z0-9%._~:@!$&'()*+,;=-]{0,12}){0,8}", m in 0usize..8) {
         let methods = [Method::Get, Method::Head, Method::Post, Method::Put, Method::Patch, Method::Delete, Method::Options, Method::Other];
         let _ = resolve(methods[m], &path);
+    }
+
+    #[test]
+    fn fuzz_branded_hosts(raw in "([a-zA-Z0-9-]{1,12}\\.){1,4}[a-zA-Z0-9-]{1,12}|[a-zA-Z0-9.:\\[\\]_%-]{0,70}|\\PC{0,40}") {
+        if let Ok(h) = BrandedHost::parse(&raw, &["go.example"]) {
+            let s = h.as_str();
+            prop_assert!(branded::well_formed(s), "{}", s);
+            prop_assert_eq!(s, s.to_ascii_lowercase());
+            prop_assert_ne!(s, "go.example");
+            // a DNS name to a URL parser too, never an IP address
+            prop_assert!(matches!(Host::parse(s), Ok(Host::Domain(_))), "{}", s);
+            prop_assert_eq!(BrandedHost::parse(s, &[]), Ok(h.clone()));
+        }
+        let url = format!("https://{raw}/demo/x?q");
+        let _ = branded::of_url(&url);
+    }
+
+    #[test]
+    fn fuzz_branded_routes(path in "(/[a-zA-Z0-9%._~:@!$&'()*+,;=-]{0,12}){0,4}", m in 0usize..8) {
+        let methods = [Method::Get, Method::Head, Method::Post, Method::Put, Method::Patch, Method::Delete, Method::Options, Method::Other];
+        let _ = resolve_branded(methods[m], &path, &Handle::parse("demo").unwrap());
+    }
+
+    #[test]
+    fn fuzz_qr(size in proptest::option::of("[-+0-9a-z.]{0,6}"), margin in proptest::option::of("[-+0-9.]{0,4}"), url in "\\PC{0,300}") {
+        if let Ok(o) = QrOptions::parse(size.as_deref(), margin.as_deref()) {
+            prop_assert!((64..=2048).contains(&o.size) && o.margin <= 16);
+            let doc = svg(&scan_url(&url), o);
+            prop_assert!(doc.is_ok());
+            let doc = doc.unwrap_or_default();
+            prop_assert_eq!(doc.matches("<path").count(), 1);
+            // the URL is escaped into the title: no markup of its own
+            prop_assert_eq!(doc.matches('<').count(), 6, "{}", doc);
+        }
     }
 }

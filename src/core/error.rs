@@ -25,6 +25,8 @@ pub enum ApiError {
     CampaignConflict(String),
     /// The link already has a RUNNING experiment (its id).
     ExperimentConflict(String),
+    /// The host is claimed by another handle.
+    HostTaken(String),
     InvalidTransition {
         from: String,
         to: String,
@@ -61,6 +63,7 @@ impl ApiError {
             MethodNotAllowed => 405,
             CampaignConflict(_)
             | ExperimentConflict(_)
+            | HostTaken(_)
             | InvalidTransition { .. }
             | CampaignNotTracking(_)
             | IdempotencyConflict => 409,
@@ -89,6 +92,7 @@ impl ApiError {
             UnsupportedMediaType => "unsupported_media_type",
             CampaignConflict(_) => "campaign_conflict",
             ExperimentConflict(_) => "experiment_conflict",
+            HostTaken(_) => "host_taken",
             InvalidTransition { .. } => "invalid_transition",
             CampaignNotTracking(_) => "campaign_not_tracking",
             IdempotencyConflict => "idempotency_conflict",
@@ -121,6 +125,7 @@ impl ApiError {
             ExperimentConflict(id) => {
                 format!("The link already has a RUNNING experiment ('{id}'): stop it first.")
             }
+            HostTaken(host) => format!("Host '{host}' is claimed by another handle."),
             InvalidTransition { from, to } => {
                 format!("A campaign cannot go from {from} to {to}.")
             }
@@ -184,6 +189,7 @@ mod tests {
                 "invalid_field",
             ),
             (ApiError::PayloadTooLarge(65536), 413, "payload_too_large"),
+            (ApiError::HostTaken("go.example".into()), 409, "host_taken"),
             (ApiError::Internal("db down".into()), 500, "internal_error"),
         ];
         for (e, status, code) in cases {

@@ -4,6 +4,7 @@
 
 use crate::core::auth::{Need, Role, Scope};
 use crate::core::error::ApiError;
+use crate::core::host::Host;
 use crate::core::ids::{CampaignId, ExperimentId, Handle, RuleId, Slug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,12 @@ pub enum Route {
     LinkPut(Handle, Slug),
     LinkGet(Handle, Slug),
     LinkDelete(Handle, Slug),
+    /// The link's QR code (SVG, `core::qr`).
+    LinkQr(Handle, Slug),
+    /// Branded hosts (`core::host`): list, claim, release.
+    HostList(Handle),
+    HostPut(Handle, Host),
+    HostDelete(Handle, Host),
     RuleList(Handle),
     RulePut(Handle, RuleId),
     RuleGet(Handle, RuleId),
@@ -117,6 +124,8 @@ const READ_W: Need = Need::any(Role::Admin, Scope::WebhooksRead);
 const WRITE_W: Need = Need::any(Role::Admin, Scope::WebhooksWrite);
 const ADMIN_JWT: Need = Need::jwt(Role::Admin);
 const TOKENS: Need = Need::jwt(Role::Creator);
+/// Claiming a host changes every short URL of the handle: owners, signed in.
+const HOSTS_W: Need = Need::jwt(Role::Owner);
 const PAGES_R_JWT: Need = Need::jwt(Role::Viewer);
 const PAGES_W_JWT: Need = Need::jwt(Role::Creator);
 
@@ -241,6 +250,21 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
                 ),
                 (["links", s], Delete) => (WRITE_L, slug(s).map(|s| Route::LinkDelete(hh(), s))),
                 (["links", _], _) => return na("GET, PUT, DELETE"),
+                (["links", s, "qr"], Get) => (READ_L, slug(s).map(|s| Route::LinkQr(hh(), s))),
+                (["links", _, "qr"], _) => return na("GET"),
+                (["hosts"], Get) => (READ_L, Ok(Route::HostList(hh()))),
+                (["hosts"], _) => return na("GET"),
+                (["hosts", x], Put) => (
+                    HOSTS_W,
+                    Host::parse(x, &[]).map(|x| Route::HostPut(hh(), x)),
+                ),
+                (["hosts", x], Delete) => (
+                    HOSTS_W,
+                    Host::parse(x, &[])
+                        .map(|x| Route::HostDelete(hh(), x))
+                        .map_err(|_| ApiError::NotFound("Host".into())),
+                ),
+                (["hosts", _], _) => return na("PUT, DELETE"),
                 (["rules"], Get) => (READ_C, Ok(Route::RuleList(hh()))),
                 (["rules"], _) => return na("GET"),
                 (["rules", "explain"], Post) => (READ_C, Ok(Route::RuleExplain(hh()))),
@@ -359,6 +383,29 @@ fn public(
         }),
         _ => Err(NoRoute::MethodNotAllowed("GET, HEAD")),
     }
+}
+
+/// Match a request that came to a claimed branded host of `handle`: there
+/// `/{slug}` is the handle's link and nothing else exists (the API, `/mcp`,
+/// `/healthz` and `/{handle}/{slug}` are served on the main host only, so a
+/// branded host never exposes more than its handle's short links).
+pub fn resolve_branded(method: Method, path: &str, handle: &Handle) -> Result<Matched, NoRoute> {
+    let s = path.strip_prefix('/').ok_or(NoRoute::NotFound)?;
+    if s.contains('/') {
+        return Err(NoRoute::NotFound);
+    }
+    let slug = Slug::parse(s).ok_or(NoRoute::NotFound)?;
+    let route = match method {
+        Method::Get | Method::Head => Route::Redirect(handle.clone(), slug),
+        // A password form's try (the form posts back to the page's own URL).
+        Method::Post => Route::Unlock(handle.clone(), slug),
+        _ => return Err(NoRoute::MethodNotAllowed("GET, HEAD")),
+    };
+    Ok(Matched {
+        handle: Some(handle.clone()),
+        need: Need::PUBLIC,
+        route: Ok(route),
+    })
 }
 
 #[cfg(test)]
@@ -492,6 +539,91 @@ mod tests {
             "/v2/handles/demo/campaigns/x/orders.csv",
         ] {
             assert_eq!(resolve(Method::Get, p), Err(NoRoute::NotFound), "{p}");
+        }
+    }
+
+    #[test]
+    fn qr_and_host_routes() {
+        let h = || Handle::parse("demo").unwrap();
+        let host = || Host::parse("go.brand.example", &[]).unwrap();
+        assert_eq!(
+            route(Method::Get, "/v2/handles/demo/links/spring/qr"),
+            Route::LinkQr(h(), Slug::parse("spring").unwrap())
+        );
+        assert_eq!(
+            resolve(Method::Get, "/v2/handles/demo/links/spring/qr")
+                .unwrap()
+                .need,
+            READ_L
+        );
+        assert_eq!(
+            resolve(Method::Post, "/v2/handles/demo/links/spring/qr"),
+            Err(NoRoute::MethodNotAllowed("GET"))
+        );
+        assert_eq!(
+            route(Method::Get, "/v2/handles/demo/hosts"),
+            Route::HostList(h())
+        );
+        assert_eq!(
+            resolve(Method::Get, "/v2/handles/demo/hosts").unwrap().need,
+            READ_L
+        );
+        assert_eq!(
+            route(Method::Put, "/v2/handles/demo/hosts/Go.Brand.Example"),
+            Route::HostPut(h(), host())
+        );
+        assert_eq!(
+            route(Method::Delete, "/v2/handles/demo/hosts/go.brand.example"),
+            Route::HostDelete(h(), host())
+        );
+        for m in [Method::Put, Method::Delete] {
+            let need = resolve(m, "/v2/handles/demo/hosts/go.brand.example")
+                .unwrap()
+                .need;
+            assert_eq!(need, HOSTS_W);
+            assert_eq!(need.creds, Creds::JwtOnly);
+        }
+        let bad = resolve(Method::Put, "/v2/handles/demo/hosts/127.0.0.1").unwrap();
+        assert_eq!(bad.route.unwrap_err().code(), "invalid_field");
+        let bad = resolve(Method::Delete, "/v2/handles/demo/hosts/127.0.0.1").unwrap();
+        assert_eq!(bad.route.unwrap_err().code(), "not_found");
+        assert_eq!(
+            resolve(Method::Get, "/v2/handles/demo/hosts/go.brand.example"),
+            Err(NoRoute::MethodNotAllowed("PUT, DELETE"))
+        );
+    }
+
+    #[test]
+    fn a_branded_host_serves_only_its_handles_slugs() {
+        let h = Handle::parse("demo").unwrap();
+        let m = resolve_branded(Method::Head, "/spring", &h).unwrap();
+        assert_eq!(m.need, Need::PUBLIC);
+        assert_eq!(
+            m.route,
+            Ok(Route::Redirect(h.clone(), Slug::parse("spring").unwrap()))
+        );
+        assert_eq!(
+            resolve_branded(Method::Post, "/spring", &h).map(|m| m.route),
+            Ok(Ok(Route::Unlock(h.clone(), Slug::parse("spring").unwrap())))
+        );
+        assert_eq!(
+            resolve_branded(Method::Put, "/spring", &h),
+            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+        );
+        for p in [
+            "/",
+            "",
+            "/demo/spring",
+            "/v2/meta",
+            "/v2/handles/demo/links",
+            "/Bad",
+            "/spring/",
+        ] {
+            assert_eq!(
+                resolve_branded(Method::Get, p, &h),
+                Err(NoRoute::NotFound),
+                "{p}"
+            );
         }
     }
 

@@ -4,13 +4,15 @@
 //! visible within that bound; a change made through this isolate clears the
 //! cache at once (`invalidate`). Unknown slugs are cached too (negative
 //! entries), so a flood of bad links cannot turn into a flood of D1 reads.
+//! Branded hosts (host → claiming handle) are cached the same way, unclaimed
+//! hosts too.
 
 use crate::core::access::PasswordHash;
 use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
 use crate::core::experiment::Active;
-use crate::core::ids::random_hex;
+use crate::core::ids::{random_hex, Handle};
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
 use crate::core::time::DAY_MS;
@@ -166,6 +168,7 @@ thread_local! {
 pub fn invalidate() {
     LINKS.with(|m| m.borrow_mut().clear());
     RULES.with(|m| m.borrow_mut().clear());
+    HOSTS.with(|m| m.borrow_mut().clear());
 }
 
 fn fresh(stamp: i64, now: i64, ttl: i64) -> bool {
@@ -209,6 +212,48 @@ fn put_rules(handle: &str, now: i64, rules: Rc<Vec<Rule>>) {
         }
         m.insert(handle.to_string(), (now, rules));
     })
+}
+
+/// Branded hosts by name: the claiming handle; `None`: not claimed.
+type HostMap = HashMap<String, Stamped<Option<Handle>>>;
+
+thread_local! {
+    static HOSTS: RefCell<HostMap> = RefCell::new(HashMap::new());
+}
+
+/// `Some(handle)` on a fresh hit (handle itself None = known unclaimed).
+pub fn get_host(host: &str, now: i64, ttl: i64) -> Option<Option<Handle>> {
+    HOSTS.with(|m| {
+        m.borrow()
+            .get(host)
+            .filter(|(t, _)| fresh(*t, now, ttl))
+            .map(|(_, h)| h.clone())
+    })
+}
+
+#[derive(Deserialize)]
+struct HostRow {
+    handle: String,
+}
+
+/// The handle that claimed `host` (a well-formed, lower-case host name), from
+/// the cache or else D1 (then cached, an unclaimed host too).
+pub async fn host(db: &Db, ttl: i64, host: &str, now: i64) -> ApiResult<Option<Handle>> {
+    if let Some(hit) = get_host(host, now, ttl) {
+        return Ok(hit);
+    }
+    let handle = db
+        .first::<HostRow>("SELECT handle FROM hosts WHERE host = ?", &[text(host)])
+        .await?
+        .and_then(|r| Handle::parse(&r.handle));
+    HOSTS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(host.to_string(), (now, handle.clone()));
+    });
+    Ok(handle)
 }
 
 thread_local! {

@@ -19,7 +19,7 @@ use crate::core::webhook::EventType;
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{changes, flag, int, opt_text, text, Db};
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
-use crate::edge::{cache, campaigns, consistency, links, log, rollup, webhooks};
+use crate::edge::{cache, campaigns, consistency, hosts, links, log, rollup, webhooks};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -80,6 +80,10 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: ExperimentId) -> A
     let mut body = json_body(req, MAX_BODY).await?;
     http::ascii_urls(&mut body, &["destinationUrl"]);
     let new = NewExperiment::parse(&body, &ctx.own_hosts())?;
+    for (i, v) in new.variants.iter().enumerate() {
+        let field = format!("variants[{i}].destinationUrl");
+        hosts::refuse_loop(ctx, &field, v.destination_url.as_str()).await?;
+    }
     let link = links::lookup(ctx, &h, new.slug.as_str())
         .await?
         .ok_or(ApiError::LinkNotFound)?;

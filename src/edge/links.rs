@@ -8,6 +8,7 @@ use crate::core::time::rfc3339;
 use crate::edge::campaigns;
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{flag, int, opt_int, opt_text, text};
+use crate::edge::hosts;
 use crate::edge::http::{self, json_body, Query, MAX_BODY};
 use crate::edge::{access, cache};
 use serde::Deserialize;
@@ -45,11 +46,12 @@ impl LinkRow {
         }
     }
 
-    pub fn to_json(&self, h: &Handle, origin: &str) -> Value {
+    /// `base`: where the handle's short links live (`short_base`).
+    pub fn to_json(&self, h: &Handle, base: &str) -> Value {
         json!({
             "handle": h.as_str(),
             "slug": self.slug,
-            "shortUrl": format!("{origin}/{}/{}", h.as_str(), self.slug),
+            "shortUrl": format!("{base}/{}", self.slug),
             "destinationUrl": self.destination_url,
             "campaignId": self.campaign_id,
             "trackingPolicy": self.policy().to_json(),
@@ -68,6 +70,16 @@ pub fn origin(req: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// Where the handle's short links live: `https://{host}` on its branded host
+/// (the earliest claimed), else `{origin}/{handle}` on the host the request
+/// came to.
+pub async fn short_base(ctx: &Ctx, req: &Request, h: &Handle) -> ApiResult<String> {
+    Ok(match hosts::primary(ctx, h).await? {
+        Some(host) => format!("https://{host}"),
+        None => format!("{}/{}", origin(req), h.as_str()),
+    })
+}
+
 pub async fn lookup(ctx: &Ctx, h: &Handle, slug: &str) -> ApiResult<Option<LinkRow>> {
     ctx.db
         .first::<LinkRow>(
@@ -81,6 +93,10 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
     let mut body = json_body(req, MAX_BODY).await?;
     http::ascii_urls(&mut body, &["destinationUrl", "expiredUrl"]);
     let new = NewLink::parse(&body, &ctx.own_hosts())?;
+    hosts::refuse_loop(ctx, "destinationUrl", new.destination_url.as_str()).await?;
+    if let Some(u) = &new.expired_url {
+        hosts::refuse_loop(ctx, "expiredUrl", u.as_str()).await?;
+    }
     if let Some(c) = &new.campaign_id {
         campaigns::find(ctx, &h, c.as_str()).await?;
     }
@@ -127,7 +143,7 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, slug: Slug) -> ApiResu
         .ok_or_else(|| ApiError::Internal("link vanished after write".into()))?;
     http::json(
         if existed { 200 } else { 201 },
-        &json!({"link": row.to_json(&h, &origin(req))}),
+        &json!({"link": row.to_json(&h, &short_base(ctx, req, &h).await?)}),
     )
 }
 
@@ -135,7 +151,7 @@ pub async fn get(ctx: &Ctx, req: &Request, h: Handle, slug: Slug) -> ApiResult<R
     let row = lookup(ctx, &h, slug.as_str())
         .await?
         .ok_or(ApiError::LinkNotFound)?;
-    http::ok(json!({"link": row.to_json(&h, &origin(req))}))
+    http::ok(json!({"link": row.to_json(&h, &short_base(ctx, req, &h).await?)}))
 }
 
 pub async fn delete(ctx: &Ctx, h: Handle, slug: Slug) -> ApiResult<Response> {
@@ -171,7 +187,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
         )
         .await?;
     let (items, next) = page.split(rows, |r| r.slug.clone());
-    let o = origin(req);
+    let o = short_base(ctx, req, &h).await?;
     http::ok(
         json!({"links": items.iter().map(|r| r.to_json(&h, &o)).collect::<Vec<_>>(), "nextCursor": next}),
     )

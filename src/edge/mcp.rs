@@ -44,6 +44,13 @@ pub async fn handle(ctx: &Ctx, req: &mut Request, dispatch: Dispatch) -> ApiResu
             Some(_) => ApiError::Forbidden,
         });
     };
+    // The tools' REST twins run on this request's origin, so the URLs they
+    // return (a link's `shortUrl`) are real.
+    let origin = req
+        .url()
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(ApiError::from)?;
+    let origin = origin.as_str();
     let bytes = read_body(req, MAX_BODY).await?;
     let msg: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -53,7 +60,7 @@ pub async fn handle(ctx: &Ctx, req: &mut Request, dispatch: Dispatch) -> ApiResu
         Value::Array(items) if !items.is_empty() => {
             let mut out = Vec::new();
             for m in items {
-                if let Some(r) = one(ctx, dispatch, m).await {
+                if let Some(r) = one(ctx, dispatch, origin, m).await {
                     out.push(r);
                 }
             }
@@ -63,7 +70,7 @@ pub async fn handle(ctx: &Ctx, req: &mut Request, dispatch: Dispatch) -> ApiResu
                 Some(Value::Array(out))
             }
         }
-        m => one(ctx, dispatch, m).await,
+        m => one(ctx, dispatch, origin, m).await,
     };
     match replies {
         Some(v) => http::ok(v),
@@ -73,7 +80,7 @@ pub async fn handle(ctx: &Ctx, req: &mut Request, dispatch: Dispatch) -> ApiResu
 }
 
 /// Handle one JSON-RPC message; `None` for notifications.
-async fn one(ctx: &Ctx, dispatch: Dispatch, m: Value) -> Option<Value> {
+async fn one(ctx: &Ctx, dispatch: Dispatch, origin: &str, m: Value) -> Option<Value> {
     let Value::Object(m) = m else {
         return Some(rpc_error(&Value::Null, -32600, "Invalid Request"));
     };
@@ -127,7 +134,7 @@ async fn one(ctx: &Ctx, dispatch: Dispatch, m: Value) -> Option<Value> {
                 .get("arguments")
                 .cloned()
                 .unwrap_or(Value::Object(Map::new()));
-            match call_tool(ctx, dispatch, name, args).await {
+            match call_tool(ctx, dispatch, origin, name, args).await {
                 Ok(result) => rpc_result(&id, result),
                 Err(ToolError::Unknown) => rpc_error(
                     &id,
@@ -222,6 +229,7 @@ fn opt(args: &Value, key: &str) -> Result<Option<String>, ToolError> {
 async fn call_tool(
     ctx: &Ctx,
     dispatch: Dispatch,
+    origin: &str,
     name: &str,
     args: Value,
 ) -> Result<Value, ToolError> {
@@ -324,7 +332,7 @@ async fn call_tool(
         }
         _ => return Err(ToolError::Unknown),
     };
-    let (status, value) = run_twin(ctx, dispatch, method, &path, body).await?;
+    let (status, value) = run_twin(ctx, dispatch, origin, method, &path, body).await?;
     if (200..300).contains(&status) {
         Ok(
             json!({"content": [{"type": "text", "text": value.to_string()}], "structuredContent": value, "isError": false}),
@@ -338,6 +346,7 @@ async fn call_tool(
 async fn run_twin(
     ctx: &Ctx,
     dispatch: Dispatch,
+    origin: &str,
     method: Method,
     path: &str,
     body: Option<Value>,
@@ -370,8 +379,7 @@ async fn run_twin(
         init.with_headers(headers);
         init.with_body(Some(JsValue::from_str(&b.to_string())));
     }
-    let req = Request::new_with_init(&format!("https://mcp.internal{path}"), &init)
-        .map_err(ApiError::from)?;
+    let req = Request::new_with_init(&format!("{origin}{path}"), &init).map_err(ApiError::from)?;
     let mut resp = match dispatch(ctx, req, route).await {
         Ok(r) => r,
         Err(e) => return Ok((e.status(), e.to_json())),

@@ -16,11 +16,13 @@ mod db;
 mod experiments;
 mod exports;
 mod faults;
+mod hosts;
 mod http;
 mod jobs;
 mod links;
 mod log;
 mod mcp;
+mod qr;
 mod queue;
 mod rebuild;
 mod redirect;
@@ -34,7 +36,7 @@ mod webhooks;
 
 use crate::core::auth::{authorize, verify_jwt, Principal};
 use crate::core::error::{ApiError, ApiResult};
-use crate::core::route::{resolve, Method, NoRoute, Route};
+use crate::core::route::{resolve, resolve_branded, Method, NoRoute, Route};
 use ctx::Ctx;
 use db::Db;
 use http::error_response;
@@ -103,10 +105,14 @@ pub fn redirect_cached(
     // The method is checked by `redirect::cached`, with the other visitor facts.
     let url = req.url();
     let (path, query) = crate::core::route::path_and_query(&url)?;
-    let Ok(Route::Redirect(h, s)) = resolve(Method::Get, path).ok()?.route else {
+    let cfg = config::get(&env);
+    let matched = match redirect::branded_cached(&cfg, crate::core::host::of_url(&url))? {
+        None => resolve(Method::Get, path),
+        Some(brand) => resolve_branded(Method::Get, path, &brand),
+    };
+    let Ok(Route::Redirect(h, s)) = matched.ok()?.route else {
         return None;
     };
-    let cfg = config::get(&env);
     faults::maybe_panic();
     let wctx = Context::new(ctx);
     Some(
@@ -158,7 +164,15 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
         .url()
         .parse()
         .map_err(|_| ApiError::NotFound("Route".into()))?;
-    let matched = match resolve(method, url.path()) {
+    let cfg = config::get(&env);
+    let db = Db::new(&env)?;
+    let host = url.host_str().map(|h| h.to_ascii_lowercase());
+    // On a branded host only the claiming handle's `/{slug}` exists.
+    let matched = match redirect::branded(&db, &cfg, host.as_deref()).await? {
+        None => resolve(method, url.path()),
+        Some(brand) => resolve_branded(method, url.path(), &brand),
+    };
+    let matched = match matched {
         Ok(m) => m,
         Err(NoRoute::MethodNotAllowed(allow)) => {
             let resp = error_response(&ApiError::MethodNotAllowed);
@@ -167,10 +181,8 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
         }
         Err(NoRoute::NotFound) => return Err(ApiError::NotFound("Route".into())),
     };
-    let cfg = config::get(&env);
-    let db = Db::new(&env)?;
     let mut ctx = Ctx {
-        host: url.host_str().map(|h| h.to_ascii_lowercase()),
+        host,
         env,
         cfg,
         db,
@@ -222,6 +234,10 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::LinkPut(h, s) => links::put(c, &mut req, h, s).await,
         Route::LinkGet(h, s) => links::get(c, &req, h, s).await,
         Route::LinkDelete(h, s) => links::delete(c, h, s).await,
+        Route::LinkQr(h, s) => qr::get(c, &req, h, s).await,
+        Route::HostList(h) => hosts::list(c, h).await,
+        Route::HostPut(h, host) => hosts::put(c, h, host).await,
+        Route::HostDelete(h, host) => hosts::delete(c, h, host).await,
         Route::RuleList(h) => rules::list(c, &req, h).await,
         Route::RulePut(h, id) => rules::put(c, &mut req, h, id).await,
         Route::RuleGet(h, id) => rules::get(c, h, id).await,

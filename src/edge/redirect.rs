@@ -5,12 +5,18 @@
 //! round trip per link and per handle's rules at most every `CACHE_TTL_MS`,
 //! both in parallel when cold); the decision is the pure
 //! `core::redirect::decide`.
+//!
+//! On a branded host (`core::host`, claimed through `hosts`) `/{slug}` is the
+//! claiming handle's link: the host → handle lookup is cached like links
+//! (`cache::host`), and a host that cannot be claimed (an IP address,
+//! `localhost`, a `SHORT_HOSTS` member) never costs one.
 
 use crate::core::access::{
     form_page, gate, parse_form, FormState, Gate, EXPIRED_PAGE, MAX_FORM_BYTES,
 };
 use crate::core::click::Click;
 use crate::core::error::{ApiError, ApiResult};
+use crate::core::host;
 use crate::core::ids::{fill_random, ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView, Packed};
@@ -19,6 +25,7 @@ use crate::core::unique::visitor_key;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
 use crate::edge::ctx::Ctx;
+use crate::edge::db::Db;
 use crate::edge::http::{self, respond};
 use crate::edge::{access, clicks, log};
 use std::rc::Rc;
@@ -153,6 +160,33 @@ pub async fn unlock(
         &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &served, now,
     )
     .map(Response::from)
+}
+
+/// `host` when it may be a branded host: well-formed and not one of ours.
+fn claimable<'a>(cfg: &Config, host: Option<&'a str>) -> Option<&'a str> {
+    host.filter(|h| host::well_formed(h) && !cfg.own_hosts.iter().any(|o| o == h))
+}
+
+/// The handle whose branded host the request came to (None: a main host or
+/// an unclaimed one), if known without a read: `None` on a cache miss.
+pub fn branded_cached(cfg: &Config, request_host: Option<&str>) -> Option<Option<Handle>> {
+    match claimable(cfg, request_host) {
+        None => Some(None),
+        Some(h) => cache::get_host(h, http::now_ms(), cfg.cache_ttl_ms),
+    }
+}
+
+/// The handle whose branded host the request came to (None: a main host or
+/// an unclaimed one): the isolate cache, else D1.
+pub async fn branded(
+    db: &Db,
+    cfg: &Config,
+    request_host: Option<&str>,
+) -> ApiResult<Option<Handle>> {
+    match claimable(cfg, request_host) {
+        None => Ok(None),
+        Some(h) => cache::host(db, cfg.cache_ttl_ms, h, http::now_ms()).await,
+    }
 }
 
 /// The redirect through the async path: loads the link and the handle's

@@ -16,6 +16,7 @@ import * as rules from './views/rules.js';
 import * as experiments from './views/experiments.js';
 import * as tokens from './views/tokens.js';
 import * as webhooks from './views/webhooks.js';
+import * as hosts from './views/hosts.js';
 import * as notfound from './views/notfound.js';
 
 /**
@@ -30,6 +31,7 @@ const ROUTES = [
   { path: 'experiments', nav: 'Experiments', view: experiments },
   { path: 'tokens', nav: 'Tokens', view: tokens },
   { path: 'webhooks', nav: 'Webhooks', view: webhooks },
+  { path: 'hosts', nav: 'Hosts', view: hosts },
 ];
 
 const nav = document.getElementById('mainnav');

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { spawnApp, UA, ROOT } from '../harness/app.mjs';
 
@@ -84,6 +85,52 @@ async function freshness(cardId) {
 async function download(label) {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: label }).click()]);
   return { name: dl.suggestedFilename(), text: readFileSync(await dl.path(), 'utf8') };
+}
+
+/**
+ * Decode the QR code in a PNG screenshot with a real decoder (the npm package
+ * jsqr, run in a blank tab: the browser decodes the PNG into pixels).
+ */
+async function decodeQr(png) {
+  let jsqr;
+  try {
+    jsqr = createRequire(import.meta.url).resolve('jsqr');
+  } catch {
+    assert.fail('the QR check needs the npm package jsqr (a devDependency)');
+  }
+  const p = await context.newPage();
+  try {
+    await p.addScriptTag({ path: jsqr });
+    return await p.evaluate(async (src) => {
+      const img = new Image();
+      img.src = src;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const { data, width, height } = g.getImageData(0, 0, c.width, c.height);
+      return globalThis.jsQR(data, width, height)?.data ?? null;
+    }, `data:image/png;base64,${png.toString('base64')}`);
+  } finally {
+    await p.close();
+  }
+}
+
+/** On the Links page: open the link's QR code, screenshot it, decode it; → the URL in it. */
+async function scanLinkQr(slug, shotName) {
+  const item = page.locator(`#all-links-card li[data-slug="${slug}"]`);
+  await item.waitFor();
+  const toggle = item.getByRole('button', { name: /^QR code of / });
+  if ((await toggle.getAttribute('aria-expanded')) === 'true') await toggle.click();
+  await toggle.click();
+  const img = item.locator(`figure[data-qr="${slug}"] img`);
+  await img.waitFor();
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+  assert.deepEqual(await img.evaluate((el) => [el.naturalWidth, el.naturalHeight]), [256, 256]);
+  const png = await img.screenshot({ path: join(ARTIFACTS, shotName) });
+  return decodeQr(png);
 }
 
 const stageValue = (stage) => page.locator(`#funnel-chart [data-stage="${stage}"]`).getAttribute('data-value');
@@ -501,6 +548,50 @@ describe('campaign dashboard (UI path)', () => {
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone viewport`);
     await shot(page, 'dashboard-experiments-390.png');
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('links: the QR code decodes to the short URL with src=qr; a branded host moves both', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator('#mainnav a[data-nav="links"]').click();
+    await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+    const item = page.locator(`#all-links-card li[data-slug="${SLUG}"]`);
+    assert.equal(await item.locator('.short-url a').textContent(), `${app.base}/demo/${SLUG}`);
+    assert.equal(await scanLinkQr(SLUG, 'dashboard-qr-main.png'), `${app.base}/demo/${SLUG}?src=qr`);
+    const [dl] = await Promise.all([page.waitForEvent('download'), item.getByRole('button', { name: 'Download SVG' }).click()]);
+    assert.equal(dl.suggestedFilename(), `${SLUG}-qr.svg`);
+    const svg = readFileSync(await dl.path(), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="256" height="256" /);
+    assert.ok(svg.includes(`<title id="qr-title">QR code: ${app.base}/demo/${SLUG}?src=qr</title>`));
+    await shot(page, 'dashboard-links-qr-1280.png');
+
+    // An owner claims a branded host on the Hosts page.
+    await page.locator('#mainnav a[data-nav="hosts"]').click();
+    await page.getByRole('heading', { name: 'Branded hosts', level: 1 }).waitFor();
+    await page.locator('#hosts-card .empty').waitFor();
+    const form = page.locator('#host-form');
+    await form.getByLabel('Host name').fill('Go.Brand.Example');
+    await form.getByRole('button', { name: 'Claim host' }).click();
+    const row = page.locator('#hosts-card tbody tr', { hasText: 'go.brand.example' });
+    await row.waitFor();
+    assert.match(await row.textContent(), /https:\/\/go\.brand\.example\/\{slug\}/);
+    await shot(page, 'dashboard-hosts-1280.png');
+    const taken = await app.api('PUT', '/v2/handles/acme/hosts/go.brand.example', { token: app.token({ acme: 'OWNER' }) });
+    assert.equal(taken.body.error.code, 'host_taken');
+
+    // The link's short URL and its QR code are now on the branded host.
+    await page.locator('#mainnav a[data-nav="links"]').click();
+    await item.locator('.short-url a', { hasText: `https://go.brand.example/${SLUG}` }).waitFor();
+    assert.equal(await scanLinkQr(SLUG, 'dashboard-qr-branded.png'), `https://go.brand.example/${SLUG}?src=qr`);
+
+    // Released: the Hosts page is empty again and the short URL is back.
+    await page.locator('#mainnav a[data-nav="hosts"]').click();
+    const release = page.getByRole('button', { name: 'Release host go.brand.example' });
+    await release.click();
+    await release.click(); // confirm
+    await page.locator('#hosts-card .empty').waitFor();
+    assert.deepEqual((await app.api('GET', '/v2/handles/demo/hosts')).body, { hosts: [] });
+    await page.locator('#mainnav a[data-nav="links"]').click();
+    await item.locator('.short-url a', { hasText: `${app.base}/demo/${SLUG}` }).waitFor();
   });
 
   test('no console errors during the flow', () => {

@@ -6,6 +6,7 @@ import { trackingModes } from '../meta.js';
 import { h, clear, field, checkbox, notice, errorNotice, announce, busy, copyText, confirmButton } from '../ui.js';
 import { card } from '../components.js';
 import { base } from '../state.js';
+import { qrToggle } from './qr.js';
 
 const MODE_LABELS = {
   DIRECT: 'Direct — full click record',
@@ -176,6 +177,7 @@ export function linksPanel({ campaign, onPrimary } = {}) {
       }
     });
     delBtn.setAttribute('aria-label', `Delete link ${l.slug}`);
+    const qr = qrToggle(l);
     const tp = l.trackingPolicy || {};
     const c = campaign?.();
     return h(
@@ -188,8 +190,9 @@ export function linksPanel({ campaign, onPrimary } = {}) {
         h('div', { class: 'short-url' }, h('a', { href: l.shortUrl, target: '_blank', rel: 'noopener', class: 'mono' }, l.shortUrl)),
         h('div', { class: 'muted small dest', title: l.destinationUrl }, '→ ', l.destinationUrl),
         !scoped && l.campaignId ? h('div', { class: 'small' }, 'Campaign ', h('a', { href: `#/campaigns/${encodeURIComponent(l.campaignId)}` }, l.campaignId)) : null,
+        qr.figure,
       ),
-      h('div', { class: 'link-actions' }, copyBtn, editBtn, delBtn),
+      h('div', { class: 'link-actions' }, copyBtn, qr.button, editBtn, delBtn),
     );
   };
 

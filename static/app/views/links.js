@@ -7,6 +7,6 @@ import { linksPanel } from '../panels/links.js';
 export async function render() {
   document.title = `Links · @${state.handle} · edge-funnel`;
   const panel = linksPanel();
-  clear(view, pageHead('Links', `Short links of @${state.handle}: ${location.origin}/${state.handle}/{slug}`), panel.card);
+  clear(view, pageHead('Links', `Short links of @${state.handle}: ${location.origin}/${state.handle}/{slug}, or https://{host}/{slug} on a branded host (Hosts).`), panel.card);
   await panel.reload();
 }

@@ -93,6 +93,8 @@ async function seedTenant(h) {
   await must(201, 'PUT', `/v2/handles/${h}/links/shared-link`, {
     token: tok, body: { destinationUrl: `https://${p}-shared.example/landing`, campaignId: 'shared-cmp', trackingPolicy: { mode: 'DIRECT', appendContextParam: true } },
   });
+  // a branded host: its links' shortUrls (and QR codes) name it
+  await must(201, 'PUT', `/v2/handles/${h}/hosts/${p}-secret.brand.example`, { token: tok });
   // an experiment on the secret link (DRAFT: the redirects stay as they are)
   await must(201, 'PUT', `/v2/handles/${h}/experiments/${p}-secret-exp`, {
     token: tok, body: { slug: `${p}-secret-link`, status: 'DRAFT', variants: [{ id: 'a', destinationUrl: `https://${p}-secret.example/exp-a`, weight: 50 }, { id: 'b', destinationUrl: `https://${p}-secret.example/exp-b`, weight: 50 }] },
@@ -243,6 +245,11 @@ function templates(h) {
     ['PUT', `${V}/links/injected-link`, { destinationUrl: evil }, 'any', false],
     ['DELETE', `${V}/links/${link}`, undefined, 'any', true],
     ['DELETE', `${V}/links/nope-link`, undefined, 'any', false],
+    ['GET', `${V}/links/${link}/qr`, null, 'any', true],
+    ['GET', `${V}/links/nope-link/qr?size=64`, null, 'any', false],
+    ['GET', `${V}/hosts`, null, 'any', true],
+    ['PUT', `${V}/hosts/${p}.hijack.example`, undefined, 'jwt', false],
+    ['DELETE', `${V}/hosts/${p}.hijack.example`, undefined, 'jwt', false],
     ['GET', `${V}/rules`, null, 'any', true],
     ['GET', `${V}/rules/${rule}`, null, 'any', true],
     ['GET', `${V}/rules/nope-rule`, null, 'any', false],
