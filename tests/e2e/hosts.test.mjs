@@ -190,6 +190,7 @@ describe('a claimed host serves the handle’s links', () => {
     const right = await onHost(BRAND, '/brand-secret', { method: 'POST', headers: type, body: 'password=brand+pass' });
     assert.equal(right.status, 302);
     assert.match(right.location, /^https:\/\/shop\.example\.com\/secret\?ctx=clk_/);
+    assert.equal((await app.api('DELETE', `${H}/links/brand-secret`)).status, 204);
   });
 
   test('an unclaimed host and the main host serve /{handle}/{slug}, not /{slug}', async () => {
