@@ -287,3 +287,13 @@ describe('explain and bad input', () => {
     });
   }
 });
+
+test('GET /v2/meta lists the rule conditions and the days of the week', async () => {
+  const { status, body } = await app.api('GET', '/v2/meta', { token: null });
+  assert.equal(status, 200);
+  assert.deepEqual(body.ruleConditions, [
+    'campaignIn', 'deviceIn', 'countryIn', 'sourceIn', 'slugIn', 'languageIn', 'queryHas',
+    'activeFrom', 'activeUntil', 'daysOfWeek', 'hoursUtc', 'referrerMatches', 'userAgentMatches',
+  ]);
+  assert.deepEqual(body.daysOfWeek, ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN']);
+});
