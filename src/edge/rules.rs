@@ -29,21 +29,16 @@ const COLUMNS: &str =
     "rule_id, enabled, priority, when_json, variant_id, variant_url, created_at, updated_at";
 
 impl RuleRow {
-    fn rule(&self) -> Option<Rule> {
-        Rule::from_stored(
+    fn to_json(&self) -> Value {
+        let mut v = Rule::stored_json(
             &self.rule_id,
             self.enabled != 0,
             self.priority,
             &self.when_json,
             &self.variant_id,
-            self.variant_url.clone(),
+            &self.variant_url,
         )
-    }
-    fn to_json(&self) -> Value {
-        let mut v = self
-            .rule()
-            .map(|r| r.to_json())
-            .unwrap_or_else(|| json!({"ruleId": self.rule_id}));
+        .unwrap_or_else(|| json!({"ruleId": self.rule_id}));
         if let Some(m) = v.as_object_mut() {
             m.insert("createdAt".into(), json!(rfc3339(self.created_at)));
             m.insert("updatedAt".into(), json!(rfc3339(self.updated_at)));

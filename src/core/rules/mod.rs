@@ -137,6 +137,27 @@ impl Rule {
         })
     }
 
+    /// A stored rule as the API shows it, without rebuilding it: it was
+    /// validated and normalized when written, and a read need not compile its
+    /// patterns. `None` if `when_json` is not an object.
+    pub fn stored_json(
+        rule_id: &str,
+        enabled: bool,
+        priority: i64,
+        when_json: &str,
+        variant_id: &str,
+        variant_url: &str,
+    ) -> Option<Value> {
+        let when: Map<String, Value> = serde_json::from_str(when_json).ok()?;
+        Some(json!({
+            "ruleId": rule_id,
+            "enabled": enabled,
+            "priority": priority,
+            "when": when,
+            "variant": {"id": variant_id, "destinationUrl": variant_url},
+        }))
+    }
+
     /// Parse a `PUT …/rules/{ruleId}` body. A `ruleId` in the body must equal the path's.
     pub fn parse(
         rule_id: RuleId,

@@ -356,6 +356,15 @@ fn newer_conditions_match_and_name_their_failure() {
         )
         .unwrap();
         assert_eq!(back.when, r.when, "{when} round trip");
+        let shown = Rule::stored_json(
+            "r-1",
+            true,
+            1,
+            &r.when.to_json().to_string(),
+            "v-r-1",
+            "https://r-1.example.com/",
+        );
+        assert_eq!(shown, Some(r.to_json()), "{when} shown as parsed");
     }
 }
 
