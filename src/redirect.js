@@ -3,12 +3,15 @@
 
 /**
  * The visitor facts in one string (parsed by `core::redirect::Packed`):
- * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore \n clientIp \n cookie`
+ * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore \n clientIp \n cookie \n acceptLanguage`
  * (the address is only ever hashed into a day's visitor key, never stored).
  * `request.cf` is built by the runtime on access, so it is read only when
- * `withCf` (the click is recorded, or a rule tests the country).
+ * `withCf` (the click is recorded, or a rule tests the country); the cookie
+ * only `withCookie` (an experiment); `Accept-Language` only `withLanguage` (a
+ * rule tests the language), and only its first 16 characters: enough for the
+ * primary subtag of its first language, all a rule looks at.
  */
-export function visitor_facts(req, withCf, withCookie) {
+export function visitor_facts(req, withCf, withCookie, withLanguage) {
   const h = req.headers;
   const referer = h.get('referer');
   let country = '', verified = '', score = '';
@@ -23,7 +26,8 @@ export function visitor_facts(req, withCf, withCookie) {
   }
   const ip = h.get('cf-connecting-ip') ?? '';
   const cookie = withCookie ? h.get('cookie') ?? '' : '';
-  return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}\n${ip}\n${cookie}`;
+  const lang = withLanguage ? (h.get('accept-language') ?? '').slice(0, 16) : '';
+  return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}\n${ip}\n${cookie}\n${lang}`;
 }
 
 /** The 302, built as a JS Worker would build it; `cookie` ('' for none) pins an experiment variant. */

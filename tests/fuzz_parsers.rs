@@ -18,7 +18,7 @@ use edge_funnel::core::json::parse_object;
 use edge_funnel::core::link::NewLink;
 use edge_funnel::core::qr::{scan_url, svg, QrOptions};
 use edge_funnel::core::route::{resolve, resolve_branded, Method};
-use edge_funnel::core::rules::Rule;
+use edge_funnel::core::rules::{Pattern, Rule, Simulated};
 use edge_funnel::core::structure::Structure;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -210,6 +210,14 @@ fn arb_json() -> impl Strategy<Value = Value> {
                     "countryIn",
                     "sourceIn",
                     "slugIn",
+                    "languageIn",
+                    "queryHas",
+                    "activeFrom",
+                    "activeUntil",
+                    "daysOfWeek",
+                    "hoursUtc",
+                    "referrerMatches",
+                    "userAgentMatches",
                     "clickId",
                     "eventType",
                     "value",
@@ -320,6 +328,23 @@ proptest! {
                 let stored = Rule::from_stored("r-1", rule.enabled, rule.priority, &rule.when.to_json().to_string(),
                     &rule.variant.id, rule.variant.destination_url.as_str().to_string());
                 prop_assert_eq!(stored, Some(rule));
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_rule_patterns_and_simulated_visitors(
+        pattern in "[-a-z()|*+?{},0-9\\\\.^$\\[\\]]{0,40}",
+        input in "[a-z0-9 ./:]{0,300}",
+        v in arb_json(),
+    ) {
+        // Any pattern is compiled or refused, never a panic; a compiled one matches or not.
+        if let Ok(p) = Pattern::compile(&pattern) {
+            let _ = p.is_match(&input);
+        }
+        if let Value::Object(m) = &v {
+            if let Ok(s) = Simulated::parse(m, 0) {
+                let _ = s.visitor(None);
             }
         }
     }

@@ -1,12 +1,14 @@
 //! `GET /v2/meta`: the enumerations and limits a client needs to build forms
 //! (goal types with their tracking defaults, roles, grantable scopes, webhook
-//! events, devices, tracking modes, body limits), served from the same enums
+//! events, devices, tracking modes, rule conditions and days of the week, body
+//! limits), served from the same enums
 //! the server validates with, so no client keeps a copy that can drift.
 
 use crate::core::auth::{Role, Scope};
 use crate::core::campaign::GoalType;
 use crate::core::classify::Device;
 use crate::core::link::TrackingMode;
+use crate::core::rules::{Condition, DAY_NAMES};
 use crate::core::structure::MAX_STRUCTURE_BYTES;
 use crate::core::webhook::EventType;
 use serde_json::{json, Value};
@@ -43,6 +45,8 @@ pub fn catalog() -> Value {
         "webhookEvents": EventType::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
         "devices": [Device::Mobile.as_str(), Device::Desktop.as_str(), Device::Tablet.as_str()],
         "trackingModes": [TrackingMode::Direct.as_str(), TrackingMode::AggregateOnly.as_str(), TrackingMode::Off.as_str()],
+        "ruleConditions": Condition::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "daysOfWeek": DAY_NAMES,
         "limits": {"bodyBytes": MAX_BODY_BYTES, "structureBytes": MAX_STRUCTURE_BYTES},
     })
 }
@@ -70,5 +74,11 @@ mod tests {
             assert!(EventType::parse(e.as_str().unwrap()).is_some());
         }
         assert_eq!(c["roles"], json!(["VIEWER", "CREATOR", "ADMIN", "OWNER"]));
+        assert_eq!(
+            c["daysOfWeek"],
+            json!(["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"])
+        );
+        assert_eq!(c["ruleConditions"].as_array().unwrap().len(), 13);
+        assert_eq!(c["ruleConditions"][12], "userAgentMatches");
     }
 }

@@ -9,7 +9,7 @@ use crate::core::classify::{
 use crate::core::dest::{final_url, query_param};
 use crate::core::experiment::Active;
 use crate::core::link::TrackingPolicy;
-use crate::core::rules::{evaluate, Rule, Visitor};
+use crate::core::rules::{evaluate, primary_language, Rule, Visitor};
 
 /// What the edge knows about an incoming click.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,11 +33,16 @@ pub struct Incoming<'a> {
     pub draw: u32,
     /// The request came over https (the experiment cookie is `Secure` then).
     pub https: bool,
+    /// The `Accept-Language` header (its start), read only when a rule
+    /// tests the language.
+    pub accept_language: Option<&'a str>,
+    /// The time of the request, epoch ms (rules with time windows).
+    pub now_ms: i64,
 }
 
 /// What the runtime knows about a visitor, as the edge reads it in one call:
 /// `method \n user-agent \n referer \n country \n verifiedBot \n botScore
-/// \n clientIp`, where a missing referer is `\0` (header values can hold
+/// \n clientIp \n cookie \n acceptLanguage`, where a missing referer is `\0` (header values can hold
 /// neither a line break nor NUL), and the others are empty when unknown or
 /// not read. The client address is only ever hashed (`core::unique`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,11 +56,13 @@ pub struct Packed<'a> {
     pub client_ip: &'a str,
     /// The `Cookie` header, read only when the link has an experiment.
     pub cookie: Option<&'a str>,
+    /// The start of `Accept-Language`, read only when a rule tests the language.
+    pub accept_language: Option<&'a str>,
 }
 
 impl<'a> Packed<'a> {
     pub fn unpack(s: &'a str) -> Packed<'a> {
-        let mut f = s.splitn(8, '\n');
+        let mut f = s.splitn(9, '\n');
         let mut next = || f.next().unwrap_or("");
         let (method, user_agent, referer) = (next(), next(), next());
         let (country, verified, score) = (next(), next(), next());
@@ -68,6 +75,7 @@ impl<'a> Packed<'a> {
             bot_score: score.parse().ok(),
             client_ip: next(),
             cookie: Some(next()).filter(|c| !c.is_empty()),
+            accept_language: Some(next()).filter(|l| !l.is_empty()),
         }
     }
 }
@@ -147,6 +155,11 @@ pub fn decide(
         device,
         country: &country,
         source: &source,
+        language: inc.accept_language.and_then(primary_language),
+        query: inc.query,
+        referrer: inc.referer,
+        user_agent: inc.user_agent,
+        at_ms: inc.now_ms,
     };
     let fired = evaluate(rules, &visitor);
     // Rules first; when none fires, the link's experiment (if any) decides.
@@ -333,6 +346,7 @@ mod tests {
                 bot_score: Some(12),
                 client_ip: "203.0.113.9",
                 cookie: None,
+                accept_language: None,
             }
         );
         assert_eq!(
@@ -343,6 +357,15 @@ mod tests {
             }
         );
         // an empty Referer header is still a header; garbage scores are unknown
+        let p = Packed::unpack("GET\nua\n\0\nGB\n\n\n1.2.3.4\nef=1\nde-CH,de;q=0.9");
+        assert_eq!(
+            (p.cookie, p.accept_language),
+            (Some("ef=1"), Some("de-CH,de;q=0.9"))
+        );
+        assert_eq!(
+            Packed::unpack("GET\nua\n\0\nGB\n\n\n1.2.3.4\n\n").accept_language,
+            None
+        );
         let p = Packed::unpack("GET\nua\n\nXX\n0\n-3");
         assert_eq!(
             (p.referer, p.verified_bot, p.bot_score),
@@ -385,6 +408,78 @@ mod tests {
                     "{ua} head={is_head}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_request_feeds_language_query_referrer_ua_and_time() {
+        let body = br#"{"when":{"languageIn":["de"],"queryHas":{"vip":null},"referrerMatches":"(?i)newsletter","userAgentMatches":"Macintosh","daysOfWeek":["MON"],"hoursUtc":[9,17]},"variant":{"id":"de-vip","destinationUrl":"https://shop.example.com/de"}}"#;
+        let rules = vec![Rule::parse(
+            RuleId::parse("de-vip").unwrap(),
+            &parse_object(body).unwrap(),
+            &[],
+        )
+        .unwrap()];
+        let policy = TrackingPolicy::default();
+        let link = LinkView {
+            slug: "s",
+            destination_url: "https://e.com/",
+            campaign_id: None,
+            policy: &policy,
+            experiment: None,
+        };
+        // Monday 2026-12-07 10:00 UTC
+        let monday_10 = crate::core::time::parse_rfc3339("2026-12-07T10:00:00Z").unwrap();
+        let inc = Incoming {
+            user_agent: MAC,
+            referer: Some("https://News.example.com/NEWSLETTER/42"),
+            query: Some("vip&utm_source=email"),
+            accept_language: Some("de-AT,de;q=0.9"),
+            now_ms: monday_10,
+            ..Default::default()
+        };
+        let d = decide(&link, &rules, &inc, None);
+        assert_eq!(d.facts.rule_id.as_deref(), Some("de-vip"));
+        assert_eq!(
+            d.location,
+            "https://shop.example.com/de?vip&utm_source=email"
+        );
+        let misses = [
+            Incoming {
+                accept_language: Some("en-US,de;q=0.9"),
+                ..inc
+            },
+            Incoming {
+                accept_language: None,
+                ..inc
+            },
+            Incoming {
+                query: Some("utm_source=email"),
+                ..inc
+            },
+            Incoming {
+                referer: None,
+                ..inc
+            },
+            Incoming {
+                user_agent: IPHONE,
+                ..inc
+            },
+            Incoming {
+                now_ms: monday_10 + 7 * 3_600_000,
+                ..inc
+            },
+            Incoming {
+                now_ms: monday_10 + 24 * 3_600_000,
+                ..inc
+            },
+        ];
+        for (i, m) in misses.iter().enumerate() {
+            assert_eq!(
+                decide(&link, &rules, m, None).facts.rule_id,
+                None,
+                "case {i}"
+            );
         }
     }
 

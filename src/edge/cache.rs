@@ -114,7 +114,7 @@ pub async fn link(
     Ok(entry)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq, Eq)]
 struct RuleRow {
     rule_id: String,
     enabled: i64,
@@ -124,6 +124,15 @@ struct RuleRow {
     variant_url: String,
 }
 
+/// A handle's rules in evaluation order, with the rows they were built from.
+/// When the entry is stale and D1 returns the same rows, the rules (their
+/// compiled patterns) are kept: patterns are compiled once per isolate and
+/// rule set, not every `CACHE_TTL_MS`.
+struct RuleSet {
+    rows: Vec<RuleRow>,
+    rules: Rc<Vec<Rule>>,
+}
+
 /// The handle's rules in evaluation order, from the cache or else D1.
 pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule>>> {
     if let Some(r) = get_rules(h, now, ttl) {
@@ -131,26 +140,45 @@ pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rul
     }
     let rows = db
         .all::<RuleRow>(
-            "SELECT rule_id, enabled, priority, when_json, variant_id, variant_url FROM rules WHERE handle = ?",
+            "SELECT rule_id, enabled, priority, when_json, variant_id, variant_url FROM rules \
+             WHERE handle = ? ORDER BY rule_id",
             &[text(h)],
         )
         .await?;
-    let mut rules: Vec<Rule> = rows
-        .into_iter()
-        .filter_map(|r| {
-            Rule::from_stored(
-                &r.rule_id,
-                r.enabled != 0,
-                r.priority,
-                &r.when_json,
-                &r.variant_id,
-                r.variant_url,
-            )
-        })
-        .collect();
-    sort_rules(&mut rules);
-    let rules = Rc::new(rules);
-    put_rules(h, now, rules.clone());
+    let unchanged = RULES.with(|m| {
+        m.borrow()
+            .get(h)
+            .filter(|(_, set)| set.rows == rows)
+            .map(|(_, set)| set.rules.clone())
+    });
+    let rules = match unchanged {
+        Some(rules) => rules,
+        None => {
+            let mut rules: Vec<Rule> = rows
+                .iter()
+                .filter_map(|r| {
+                    Rule::from_stored(
+                        &r.rule_id,
+                        r.enabled != 0,
+                        r.priority,
+                        &r.when_json,
+                        &r.variant_id,
+                        r.variant_url.clone(),
+                    )
+                })
+                .collect();
+            sort_rules(&mut rules);
+            Rc::new(rules)
+        }
+    };
+    put_rules(
+        h,
+        now,
+        RuleSet {
+            rows,
+            rules: rules.clone(),
+        },
+    );
     Ok(rules)
 }
 
@@ -162,7 +190,7 @@ type LinkMap = HashMap<(String, String), Stamped<Option<Rc<LinkEntry>>>>;
 
 thread_local! {
     static LINKS: RefCell<LinkMap> = RefCell::new(HashMap::new());
-    static RULES: RefCell<HashMap<String, Stamped<Rc<Vec<Rule>>>>> = RefCell::new(HashMap::new());
+    static RULES: RefCell<HashMap<String, Stamped<RuleSet>>> = RefCell::new(HashMap::new());
 }
 
 pub fn invalidate() {
@@ -200,11 +228,11 @@ pub fn get_rules(handle: &str, now: i64, ttl: i64) -> Option<Rc<Vec<Rule>>> {
         m.borrow()
             .get(handle)
             .filter(|(t, _)| fresh(*t, now, ttl))
-            .map(|(_, r)| r.clone())
+            .map(|(_, set)| set.rules.clone())
     })
 }
 
-fn put_rules(handle: &str, now: i64, rules: Rc<Vec<Rule>>) {
+fn put_rules(handle: &str, now: i64, rules: RuleSet) {
     RULES.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= MAX_ENTRIES {

@@ -20,7 +20,7 @@ use crate::core::host;
 use crate::core::ids::{fill_random, ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView, Packed};
-use crate::core::rules::read_country;
+use crate::core::rules::{read_country, read_language};
 use crate::core::unique::visitor_key;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
@@ -117,7 +117,11 @@ pub async fn unlock(
             return Ok(resp);
         }
     }
-    let facts = visitor_facts(&raw, true, link.experiment.is_some());
+    let rules = rules.unwrap_or_else(|e| {
+        log::event("rules_load_failed", &e.to_string());
+        Rc::new(Vec::new())
+    });
+    let facts = visitor_facts(&raw, true, link.experiment.is_some(), read_language(&rules));
     let v = Packed::unpack(&facts);
     let key = format!("{} {}/{}", v.client_ip, h.as_str(), slug.as_str());
     if let Err(ApiError::RateLimited { retry_after_secs }) =
@@ -141,10 +145,6 @@ pub async fn unlock(
             form_page(FormState::Wrong, attempt.referrer.as_deref()),
         ));
     }
-    let rules = rules.unwrap_or_else(|e| {
-        log::event("rules_load_failed", &e.to_string());
-        Rc::new(Vec::new())
-    });
     let day_key = day_key.ok();
     let v = Packed {
         referer: attempt.referrer.as_deref(),
@@ -222,7 +222,12 @@ pub async fn redirect(
     let day_key = day_key
         .inspect_err(|e| log::event("visitor_key_failed", &e.to_string()))
         .ok();
-    let facts = visitor_facts(req, reads_cf(&link, &rules), link.experiment.is_some());
+    let facts = visitor_facts(
+        req,
+        reads_cf(&link, &rules),
+        link.experiment.is_some(),
+        read_language(&rules),
+    );
     let v = Packed::unpack(&facts);
     let served = Served {
         link: &link,
@@ -272,6 +277,7 @@ pub fn cached(
         req,
         link.as_ref().is_some_and(|l| reads_cf(l, &rules)),
         link.as_ref().is_some_and(|l| l.experiment.is_some()),
+        link.is_some() && read_language(&rules),
     );
     let v = Packed::unpack(&facts);
     // Other methods go to the async path, which answers 405.
@@ -356,6 +362,8 @@ fn answer(
         cookie: v.cookie,
         draw,
         https: served.https,
+        accept_language: v.accept_language,
+        now_ms: now,
     };
     let view = LinkView {
         slug: slug.as_str(),
@@ -412,9 +420,15 @@ fn answer(
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/redirect.js")]
 extern "C" {
-    /// `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore`
-    /// (see `core::redirect::Packed`); `request.cf` only when `with_cf`.
-    fn visitor_facts(req: &web_sys::Request, with_cf: bool, with_cookie: bool) -> String;
+    /// `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore
+    /// \n clientIp \n cookie \n acceptLanguage` (see `core::redirect::Packed`);
+    /// `request.cf` only when `with_cf`, the last two only when asked.
+    fn visitor_facts(
+        req: &web_sys::Request,
+        with_cf: bool,
+        with_cookie: bool,
+        with_language: bool,
+    ) -> String;
     /// The 302 in one call into the runtime (as a JS Worker would build it),
     /// instead of a `Headers` object, three `set`s and a `ResponseInit`.
     #[wasm_bindgen(catch)]

@@ -1,12 +1,9 @@
 //! `…/rules/{ruleId}`: personalization rules, and `POST …/rules/explain`.
 
-use crate::core::classify::Device;
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{Handle, RuleId};
-use crate::core::json::Obj;
 use crate::core::paging::Page;
-use crate::core::redirect::country_of;
-use crate::core::rules::{explain as explain_rules, Outcome, Rule, Visitor};
+use crate::core::rules::{explain as explain_rules, Outcome, Rule, Simulated};
 use crate::core::time::rfc3339;
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{flag, int, text};
@@ -32,21 +29,16 @@ const COLUMNS: &str =
     "rule_id, enabled, priority, when_json, variant_id, variant_url, created_at, updated_at";
 
 impl RuleRow {
-    fn rule(&self) -> Option<Rule> {
-        Rule::from_stored(
+    fn to_json(&self) -> Value {
+        let mut v = Rule::stored_json(
             &self.rule_id,
             self.enabled != 0,
             self.priority,
             &self.when_json,
             &self.variant_id,
-            self.variant_url.clone(),
+            &self.variant_url,
         )
-    }
-    fn to_json(&self) -> Value {
-        let mut v = self
-            .rule()
-            .map(|r| r.to_json())
-            .unwrap_or_else(|| json!({"ruleId": self.rule_id}));
+        .unwrap_or_else(|| json!({"ruleId": self.rule_id}));
         if let Some(m) = v.as_object_mut() {
             m.insert("createdAt".into(), json!(rfc3339(self.created_at)));
             m.insert("updatedAt".into(), json!(rfc3339(self.updated_at)));
@@ -162,33 +154,12 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
 /// other rule did not.
 pub async fn explain(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Response> {
     let body = json_body(req, MAX_BODY).await?;
-    let o = Obj::new(&body);
-    o.only(&["slug", "country", "device", "source", "userAgent", "query"])?;
-    let slug = crate::core::ids::Slug::parse_field(o.req_str("slug")?, "slug")?;
-    let link = links::lookup(ctx, &h, slug.as_str())
+    let sim = Simulated::parse(&body, http::now_ms())?;
+    let link = links::lookup(ctx, &h, sim.slug.as_str())
         .await?
         .ok_or(ApiError::LinkNotFound)?;
-    let ua = o.str("userAgent")?.unwrap_or("");
-    let device = match o.str("device")? {
-        Some(d) => {
-            Device::parse(d).ok_or_else(|| o.err("device", "must be MOBILE, DESKTOP or TABLET"))?
-        }
-        None => crate::core::classify::classify_device(ua),
-    };
-    let country = match o.str("country")? {
-        Some(c) if crate::core::ids::is_country_code(c) => c.to_string(),
-        Some(_) => return Err(o.err("country", "must be an ISO 3166-1 alpha-2 code such as US")),
-        None => country_of(None),
-    };
-    let source = crate::core::classify::classify_source(o.str("source")?, None);
     let rules = cache::rules(&ctx.db, ctx.cfg.cache_ttl_ms, h.as_str(), http::now_ms()).await?;
-    let visitor = Visitor {
-        slug: slug.as_str(),
-        campaign_id: link.campaign_id.as_deref(),
-        device,
-        country: &country,
-        source: &source,
-    };
+    let visitor = sim.visitor(link.campaign_id.as_deref());
     let outcomes = explain_rules(&rules, &visitor);
     let fired = outcomes
         .iter()
@@ -202,7 +173,7 @@ pub async fn explain(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respo
         .append_context_param
         .then_some((policy.context_param_name.as_str(), "clk_example"));
     let final_url =
-        crate::core::dest::final_url(dest, o.str("query")?, policy.forward_query, ctx_param);
+        crate::core::dest::final_url(dest, sim.query.as_deref(), policy.forward_query, ctx_param);
     let reasons: Vec<Value> = outcomes
         .iter()
         .map(|(r, out)| {
@@ -218,7 +189,7 @@ pub async fn explain(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respo
         })
         .collect();
     http::ok(json!({
-        "visitor": {"slug": slug.as_str(), "campaignId": link.campaign_id, "device": device.as_str(), "country": country, "source": source},
+        "visitor": sim.to_json(link.campaign_id.as_deref()),
         "ruleId": fired.map(|r| r.rule_id.as_str()),
         "variant": fired.map(|r| json!({"id": r.variant.id, "destinationUrl": r.variant.destination_url.as_str()})),
         "finalUrl": final_url,

@@ -1,6 +1,7 @@
 // What the server knows about its own enumerations and limits (GET /v2/meta):
 // goal types with their tracking defaults, roles (lowest first), grantable
-// scopes, webhook events, devices, tracking modes, body limits. Loaded once
+// scopes, webhook events, devices, tracking modes, days of the week (rule
+// conditions), body limits. Loaded once
 // at boot; the page keeps no copy of its own.
 import { request } from './api.js';
 
@@ -24,6 +25,7 @@ export const scopes = () => need().scopes || [];
 export const webhookEvents = () => need().webhookEvents || [];
 export const devices = () => need().devices || [];
 export const trackingModes = () => need().trackingModes || [];
+export const daysOfWeek = () => need().daysOfWeek || [];
 export const structureLimit = () => need().limits?.structureBytes;
 
 /** Whether `role` ranks at least `min` in the server's order (lowest first). */

@@ -654,4 +654,51 @@ describe('campaign dashboard (UI path)', () => {
     assert.deepEqual(pageErrors, []);
     await p2.close();
   });
+  test('rules: the editor saves the newer conditions and lists them; explain takes the newer visitor facts', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${app.base}/app/#/rules`);
+    await page.getByRole('heading', { name: 'Personalization rules', level: 1 }).waitFor();
+    const form = page.locator('section[aria-labelledby="rule-form-title"] form');
+    await form.getByLabel('Rule ID').fill('de-weekend');
+    await form.getByLabel('Language in').fill('DE, fr');
+    await form.getByLabel('Query has').fill('vip, tier=gold');
+    await form.getByLabel('Referrer matches').fill('(?i)newsletter');
+    await form.getByLabel('User-Agent matches').fill('Macintosh');
+    await form.getByLabel('Active from (UTC)').fill('2026-01-01T00:00');
+    await form.getByLabel('Sat', { exact: true }).check();
+    await form.getByLabel('Sun', { exact: true }).check();
+    await form.getByLabel('From hour (UTC)').fill('22');
+    await form.getByLabel('Until hour (UTC, exclusive)').fill('2');
+    await form.getByLabel('Variant ID').fill('de-vip');
+    await form.getByLabel('Variant destination URL').fill('https://shop.example.com/de');
+    await form.getByRole('button', { name: 'Save rule' }).click();
+    const item = page.locator('#rules-card li', { hasText: 'de-weekend' });
+    await item.waitFor();
+    assert.match(await item.textContent(), /language ∈ \{de, fr\} and day ∈ \{SAT, SUN\} and query tier = gold and query has vip and referrer ~ \/\(\?i\)newsletter\/ and user agent ~ \/Macintosh\/ and from 2026-01-01T00:00:00.000Z and 22:00–2:00 UTC/);
+    const api = await app.api('GET', '/v2/handles/demo/rules/de-weekend');
+    assert.deepEqual(api.body.rule.when, {
+      languageIn: ['de', 'fr'], queryHas: { tier: 'gold', vip: null }, referrerMatches: '(?i)newsletter', userAgentMatches: 'Macintosh',
+      activeFrom: '2026-01-01T00:00:00.000Z', daysOfWeek: ['SAT', 'SUN'], hoursUtc: [22, 2],
+    });
+    // Editing fills the newer inputs back in.
+    await item.getByRole('button', { name: 'Edit rule de-weekend' }).click();
+    assert.equal(await form.getByLabel('Query has').inputValue(), 'tier=gold, vip');
+    assert.equal(await form.getByLabel('Until hour (UTC, exclusive)').inputValue(), '2');
+
+    const ex = page.locator('#explain-card');
+    await ex.getByLabel('Slug', { exact: true }).fill(SLUG);
+    await ex.getByLabel('Device').selectOption('DESKTOP');
+    await ex.getByLabel('Language').fill('de-CH');
+    await ex.getByLabel('Query').fill('vip, tier=gold');
+    await ex.getByLabel('Referrer').fill('https://newsletter.example/');
+    await ex.getByLabel('User-Agent').fill(UA.mac);
+    await ex.getByLabel('At (UTC)').fill('2027-01-02T23:30');
+    await ex.getByRole('button', { name: 'Explain' }).click();
+    await ex.locator('.explain-result', { hasText: 'de-weekend' }).waitFor();
+    assert.match(await ex.locator('.explain-result').textContent(), /Rule de-weekend fires \(variant de-vip\)/);
+    await ex.getByLabel('At (UTC)').fill('2027-01-04T23:30');
+    await ex.getByRole('button', { name: 'Explain' }).click();
+    await ex.locator('.explain-result', { hasText: 'No rule fires' }).waitFor();
+    assert.match(await ex.locator('.explain-result').textContent(), /Condition daysOfWeek does not hold/);
+  });
 });
