@@ -16,6 +16,9 @@ pub struct Config {
     /// destinations pointing here would loop. The request's own host is added
     /// per request (`own_hosts`).
     pub own_hosts: Vec<String>,
+    /// Browser origins besides its own that may call `POST /mcp`
+    /// (`MCP_ALLOWED_ORIGINS`, comma list, lower-case).
+    pub mcp_origins: Vec<String>,
     pub allow_http_webhooks: bool,
     /// Local development: enables `POST /v2/dev/token` (never set in production).
     pub dev_sign_in: bool,
@@ -63,6 +66,7 @@ impl Config {
             rollup_shards: number(&var, "ROLLUP_SHARDS", 1u32, 1, 64, &mut problems),
             cache_ttl_ms: number(&var, "CACHE_TTL_MS", 5000i64, 0, 60_000, &mut problems),
             own_hosts: list("SHORT_HOSTS", true),
+            mcp_origins: list("MCP_ALLOWED_ORIGINS", true),
             allow_http_webhooks: flag("ALLOW_HTTP_WEBHOOKS"),
             dev_sign_in: flag("DEV_SIGN_IN"),
             webhook_retry_base_secs: number(

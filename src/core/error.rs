@@ -17,6 +17,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     Unauthorized(String),
     Forbidden,
+    /// `POST /mcp` from a browser origin that is neither ours nor allowed.
+    OriginNotAllowed,
     CampaignNotFound,
     LinkNotFound,
     NotFound(String),
@@ -58,7 +60,7 @@ impl ApiError {
         match self {
             InvalidJson(_) | InvalidField { .. } | InvalidCampaignId(_) => 400,
             Unauthorized(_) => 401,
-            Forbidden => 403,
+            Forbidden | OriginNotAllowed => 403,
             CampaignNotFound | LinkNotFound | NotFound(_) => 404,
             MethodNotAllowed => 405,
             CampaignConflict(_)
@@ -85,6 +87,7 @@ impl ApiError {
             PayloadTooLarge(_) => "payload_too_large",
             Unauthorized(_) => "unauthorized",
             Forbidden => "forbidden",
+            OriginNotAllowed => "origin_not_allowed",
             CampaignNotFound => "campaign_not_found",
             LinkNotFound => "link_not_found",
             NotFound(_) => "not_found",
@@ -116,6 +119,7 @@ impl ApiError {
             PayloadTooLarge(max) => format!("The request body is larger than {max} bytes."),
             Unauthorized(m) => m.clone(),
             Forbidden => "Your credential does not allow this action on this handle.".into(),
+            OriginNotAllowed => "Requests from this Origin are not allowed: the MCP endpoint answers its own origin and MCP_ALLOWED_ORIGINS only.".into(),
             CampaignNotFound => "Campaign does not exist.".into(),
             LinkNotFound => "Link does not exist.".into(),
             NotFound(what) => format!("{what} does not exist."),

@@ -20,6 +20,7 @@ pub mod host;
 pub mod ids;
 pub mod json;
 pub mod link;
+pub mod mcp;
 pub mod paging;
 pub mod qr;
 pub mod redirect;

@@ -97,6 +97,62 @@ pub enum Route {
     StructurePublish(Handle, CampaignId),
 }
 
+const PAGE: &[&str] = &["limit", "cursor"];
+
+impl Route {
+    /// The query parameters the route reads: any other is refused (400
+    /// `invalid_field`), so a misspelled filter (`?campaignid=`) is never
+    /// silently ignored. `None`: the query is a visitor's and passes through
+    /// (short links, detail pages).
+    pub fn query_params(&self) -> Option<&'static [&'static str]> {
+        use Route::*;
+        Some(match self {
+            // A visitor's query, or a probe's cache-buster: passed through.
+            Redirect(..) | Unlock(..) | DetailPage(..) | Healthz | Meta => return None,
+            CampaignList(_) => &["status", "limit", "cursor"],
+            LinkList(_) => &["campaignId", "limit", "cursor"],
+            ExperimentList(_) => &["slug", "limit", "cursor"],
+            RuleList(_) | TokenList(_) | WebhookList(_) | WebhookDeliveries(..) => PAGE,
+            LinkQr(..) => &["size", "margin"],
+            Analytics(_) => &["campaignId", "funnel", "groupBy", "from", "to", "interval"],
+            ClicksCsv(..) | ConversionsCsv(..) => &crate::core::csv::PARAMS,
+            StructureGet(..) => &["version"],
+            DevToken
+            | DevFaults
+            | DevClock
+            | Mcp
+            | CampaignCreate(_)
+            | CampaignGet(..)
+            | CampaignPatch(..)
+            | CampaignHealth(..)
+            | TestConversion(..)
+            | RollupRebuild(..)
+            | LinkPut(..)
+            | LinkGet(..)
+            | LinkDelete(..)
+            | HostList(_)
+            | HostPut(..)
+            | HostDelete(..)
+            | RulePut(..)
+            | RuleGet(..)
+            | RuleDelete(..)
+            | ExperimentPut(..)
+            | ExperimentGet(..)
+            | ExperimentDelete(..)
+            | ExperimentResults(..)
+            | RuleExplain(_)
+            | ConversionCreate(_)
+            | TokenCreate(_)
+            | TokenDelete(..)
+            | WebhookCreate(_)
+            | WebhookGet(..)
+            | WebhookDelete(..)
+            | StructurePut(..)
+            | StructurePublish(..) => &[],
+        })
+    }
+}
+
 /// A matched route. `route` is an error when the path shape matched but an id
 /// in it is malformed: that error is only revealed after authorization, so a
 /// caller without rights on the handle learns nothing.

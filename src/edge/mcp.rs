@@ -8,6 +8,7 @@
 
 use crate::core::auth::{authorize, Principal};
 use crate::core::error::{ApiError, ApiResult};
+use crate::core::mcp::{origin_ok, protocol_header_ok, PROTOCOL_VERSIONS};
 use crate::core::route::{resolve, Method, NoRoute, Route};
 use crate::edge::ctx::Ctx;
 use crate::edge::http::{self, read_body, MAX_BODY};
@@ -18,7 +19,26 @@ use url::form_urlencoded::byte_serialize;
 use wasm_bindgen::JsValue;
 use worker::{Headers, Request, RequestInit, Response};
 
-const PROTOCOL_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// The transport's checks, before any credential is looked at: a browser
+/// `Origin` that is neither ours nor allowed is 403 (DNS rebinding), an
+/// `MCP-Protocol-Version` we do not speak is 400.
+pub fn transport_check(ctx: &Ctx, req: &Request, url: &worker::Url) -> ApiResult<()> {
+    let own = url.origin().ascii_serialization();
+    if !origin_ok(
+        http::header(req, "origin").as_deref(),
+        &own,
+        &ctx.cfg.mcp_origins,
+    ) {
+        return Err(ApiError::OriginNotAllowed);
+    }
+    if !protocol_header_ok(http::header(req, "mcp-protocol-version").as_deref()) {
+        return Err(ApiError::field(
+            "MCP-Protocol-Version",
+            format!("must be one of {}", PROTOCOL_VERSIONS.join(", ")),
+        ));
+    }
+    Ok(())
+}
 
 fn rpc_error(id: &Value, code: i64, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
@@ -201,10 +221,10 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
 
 /// A tool without a body has no handler to refuse an argument it does not
 /// know: refuse it here, with the envelope a body's unknown field gets.
-fn only(args: &Value, allowed: &[&str]) -> Result<(), ToolError> {
+fn only(args: &Value, allowed: &[String]) -> Result<(), ToolError> {
     match args
         .as_object()
-        .and_then(|m| m.keys().find(|k| !allowed.contains(&k.as_str())))
+        .and_then(|m| m.keys().find(|k| !allowed.contains(k)))
     {
         Some(k) => Err(ApiError::field(
             &k.chars().take(64).collect::<String>(),
@@ -319,19 +339,22 @@ async fn call_tool(
             ),
             Some(without(&args, &["handle", "experimentId"])),
         ),
-        "experiment_results" => {
-            only(&args, &["handle", "experimentId"])?;
-            (
-                Method::Get,
-                format!(
-                    "/v2/handles/{h}/experiments/{}/results",
-                    seg(&args, "experimentId")?
-                ),
-                None,
-            )
-        }
+        "experiment_results" => (
+            Method::Get,
+            format!(
+                "/v2/handles/{h}/experiments/{}/results",
+                seg(&args, "experimentId")?
+            ),
+            None,
+        ),
         _ => return Err(ToolError::Unknown),
     };
+    if body.is_none() {
+        // No handler sees these arguments as a body: refuse the ones the
+        // tool's schema does not list (`funnel_get {"campaignid": …}` must
+        // not quietly answer for every campaign).
+        only(&args, &schema_properties(name))?;
+    }
     let (status, value) = run_twin(ctx, dispatch, origin, method, &path, body).await?;
     if (200..300).contains(&status) {
         Ok(
@@ -397,6 +420,16 @@ async fn run_twin(
 /// Tool definitions (name, description, input JSON Schema), kept as data:
 /// `mcp_tools.json` beside this file.
 const TOOLS_JSON: &str = include_str!("mcp_tools.json");
+
+/// The argument names a tool's input schema lists.
+fn schema_properties(name: &str) -> Vec<String> {
+    tools()
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == name))
+        .and_then(|t| t["inputSchema"]["properties"].as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
 
 fn tools() -> Value {
     serde_json::from_str(TOOLS_JSON).unwrap_or_else(|_| json!([]))

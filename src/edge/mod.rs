@@ -204,6 +204,7 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
         authorize(ctx.principal.as_ref(), handle.as_str(), matched.need)?;
     }
     if let Ok(Route::Mcp) = &matched.route {
+        mcp::transport_check(&ctx, &req, &url)?;
         ctx.principal = authenticate(&ctx, &req).await?;
     }
     let route = matched.route?;
@@ -213,6 +214,9 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
 /// Call the one handler of a matched, authorized route. Also used by the MCP
 /// endpoint, whose tools are their REST twins.
 pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResult<Response> {
+    if let Some(allowed) = route.query_params() {
+        http::Query::of(&req).only(allowed)?;
+    }
     match route {
         Route::Healthz => {
             faults::maybe_panic();

@@ -167,4 +167,39 @@ describe('MCP with the official SDK client', () => {
     const get = await app.api('GET', '/mcp', { token: secret });
     assert.equal(get.status, 405);
   });
+
+  test('transport rules: a foreign Origin is 403 (DNS rebinding), an unknown MCP-Protocol-Version is 400', async () => {
+    const secret = (await pat(['campaigns.read', 'analytics.read'])).secret;
+    const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
+    const call = (headers, token = secret) => app.api('POST', '/mcp', { token, body: ping, headers });
+    for (const origin of ['http://evil.example.com', 'null', `${app.base}.evil.example`]) {
+      const r = await call({ origin });
+      assert.equal(r.status, 403, origin);
+      assert.equal(r.body.error.code, 'origin_not_allowed');
+      assert.equal((await call({ origin }, null)).status, 403, 'refused before any credential is looked at');
+    }
+    assert.deepEqual((await call({ origin: app.base })).body, { jsonrpc: '2.0', id: 1, result: {} }, 'its own origin');
+    assert.equal((await call({})).status, 200, 'no Origin: not a browser');
+    for (const v of ['2025-06-18', '2025-03-26', '2025-11-25']) assert.equal((await call({ 'mcp-protocol-version': v })).status, 200, v);
+    const bad = await call({ 'mcp-protocol-version': '1999-01-01' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'invalid_field');
+    assert.match(bad.body.error.message, /MCP-Protocol-Version/);
+  });
+
+  test('read tools refuse misspelled arguments instead of answering for everything', async () => {
+    const client = await connect((await pat(['*'])).secret);
+    const r = await client.callTool({ name: 'funnel_get', arguments: { campaignid: 'b-secret' } });
+    assert.equal(r.isError, true);
+    assert.equal(r.structuredContent.error.code, 'invalid_field');
+    assert.match(r.structuredContent.error.message, /campaignid/);
+    for (const [name, args] of [['campaign_list', { stauts: 'ACTIVE' }], ['campaign_health', { campaignId: 'x', verbose: true }]]) {
+      const e = await client.callTool({ name, arguments: args });
+      assert.equal(e.isError, true, name);
+      assert.equal(e.structuredContent.error.code, 'invalid_field', name);
+    }
+    const { tools } = await client.listTools();
+    assert.equal(tools.find((t) => t.name === 'funnel_get').inputSchema.additionalProperties, false);
+    await client.close();
+  });
 });

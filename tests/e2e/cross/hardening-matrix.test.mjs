@@ -1029,8 +1029,9 @@ function queryCases() {
   q('analytics valid aggregate', `${A}`, E(200));
   for (const dim of ['segment', 'source', 'country', 'device', 'link', 'rule']) q(`analytics valid groupBy=${dim}`, `${A}?groupBy=${dim}&${C1}`, E(200));
   q('analytics repeated groupBy', `${A}?groupBy=bogus&groupBy=segment&${C1}`, E([200, 400]));
-  q('analytics unknown parameter', `${A}?bogus=1&${C1}`, E([200, 400]));
-  q('analytics 8 KB unknown parameter', `${A}?x=${'a'.repeat(8000)}&${C1}`, E([200, 400]));
+  q('analytics unknown parameter', `${A}?bogus=1&${C1}`, badField('bogus'));
+  q('analytics misspelled campaignid', `${A}?funnel=true&campaignid=seed-cmp`, badField('campaignid'));
+  q('analytics 8 KB unknown parameter', `${A}?x=${'a'.repeat(8000)}&${C1}`, badField('x'));
   for (const kind of ['clicks', 'conversions']) {
     const X = `${P}/campaigns/seed-cmp/${kind}.csv`;
     const csv = { check: (r) => (String(r.headers['content-type']).startsWith('text/csv') ? null : `content-type ${r.headers['content-type']}`) };
@@ -1069,8 +1070,13 @@ function queryCases() {
     q(`${name} limit=1`, `${p}?limit=1`, E(200));
   }
   q('experiments unknown parameter', `${P}/experiments?bogus=1`, badField('bogus'));
+  // Every API route refuses a query parameter it does not read (a typo is never ignored).
+  for (const [name, p0] of [...lists, ['campaign', `${P}/campaigns/seed-cmp`], ['health', `${P}/campaigns/seed-cmp/health`], ['link', `${P}/links/seed-link`], ['qr', `${P}/links/seed-link/qr`], ['hosts', `${P}/hosts`]]) {
+    q(`${name} unknown parameter`, `${p0.replace('WH', seedWebhookId)}${p0.includes('?') ? '&' : '?'}campaignid=seed-cmp`, badField('campaignid'));
+  }
+  q('meta with a cache-buster', '/v2/meta?t=1', E(200), 'none');
   q('experiments slug filter of no link', `${P}/experiments?slug=no-such-link`, E(200, null, { check: (r) => (r.json.experiments.length ? 'a filter of no link returned experiments' : null) }));
-  q('experiment results with a parameter', `${P}/experiments/seed-exp/results?from=2026-01-01T00:00:00Z`, E([200, 400]));
+  q('experiment results with a parameter', `${P}/experiments/seed-exp/results?from=2026-01-01T00:00:00Z`, badField('from'));
   q('campaigns status=bogus', `${P}/campaigns?status=bogus`, badField('status'));
   q('campaigns status=active', `${P}/campaigns?status=active`, badField('status'));
   q('campaigns status empty', `${P}/campaigns?status=`, E(200));
