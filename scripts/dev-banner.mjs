@@ -15,5 +15,6 @@ Try it:
     -d '{"campaignId":"spring-launch","goalType":"PRODUCT_SALE","status":"ACTIVE","primarySlug":"spring-promo"}'
   curl -s -X PUT ${base}/v2/handles/demo/links/spring-promo -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -d '{"destinationUrl":"https://shop.example.com/spring","campaignId":"spring-launch","trackingPolicy":{"mode":"DIRECT","appendContextParam":true}}'
-  curl -si ${base}/demo/spring-promo | grep -i location
+  # a browser User-Agent: curl's own is a bot (counted, never as a qualified click)
+  curl -si -A 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1' ${base}/demo/spring-promo | grep -i location
 `);

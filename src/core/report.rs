@@ -97,7 +97,37 @@ pub fn funnel_json(campaign_id: &str, currency: &str, s: &Snapshot) -> Value {
         "breakdown".into(),
         json!({"source": bd("source"), "country": bd("country"), "device": bd("device")}),
     );
+    if let Some(note) = conversions_note(&t, &s.excluded()) {
+        m.insert("notes".into(), json!([note]));
+    }
     Value::Object(m)
+}
+
+/// A word when the conversions outnumber the qualified clicks (a rate of 0 %
+/// beside conversions, or above 100 %, would otherwise read as a bug):
+/// conversions count whatever their click was, qualified clicks exclude bots.
+fn conversions_note(t: &Counters, excluded: &BTreeMap<&str, i64>) -> Option<String> {
+    let q = t.qualified();
+    if t.conversions <= q {
+        return None;
+    }
+    let reasons: Vec<String> = excluded
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect();
+    let why = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" (not counted: {})", reasons.join(", "))
+    };
+    Some(format!(
+        "{} conversion(s) but {q} qualified click(s){why}: a conversion counts whatever its click was — \
+         a click classified as a bot (e.g. a script or curl's own User-Agent), or none when posted with \
+         campaignId only — while qualified clicks exclude bots, so conversionRate (conversions / qualified \
+         clicks) reads 0 without a qualified click and can exceed 1.",
+        t.conversions
+    ))
 }
 
 /// The all-campaign aggregate: counters only. `revenue` is reported in
@@ -290,5 +320,26 @@ mod tests {
         let d = timeseries(&rows, 0, DAY_MS, Interval::Day, "USD");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0]["clicks"], 5);
+    }
+
+    #[test]
+    fn a_note_when_conversions_outnumber_qualified_clicks() {
+        let mut t = Counters {
+            clicks: 1,
+            bot_clicks: 1,
+            conversions: 1,
+            ..Counters::default()
+        };
+        let ex: BTreeMap<&str, i64> = [("user_agent", 1), ("head_request", 0)].into();
+        let n = conversions_note(&t, &ex).unwrap();
+        assert!(
+            n.starts_with("1 conversion(s) but 0 qualified click(s) (not counted: 1 user_agent): "),
+            "{n}"
+        );
+        t.clicks = 3;
+        assert!(
+            conversions_note(&t, &ex).is_none(),
+            "2 qualified clicks, 1 conversion: nothing to explain"
+        );
     }
 }

@@ -223,6 +223,24 @@ describe('funnel', () => {
     assert.equal((await settleClicks('pause-cmp', 3)).clicks, 3);
   });
 
+  test('2c. conversions without a qualified click come with a note saying why the rate reads 0', async () => {
+    await createCampaign('curl-cmp');
+    await putLink('curl-link', 'curl-cmp');
+    const id = await clickId('/demo/curl-link', { ua: 'curl/8.5.0' });
+    await settleClicks('curl-cmp', 1);
+    assert.equal((await convert({ clickId: id, eventType: 'purchase', value: 10 })).status, 201);
+    const f = await app.eventually(async () => {
+      const x = await funnel('curl-cmp');
+      return x.conversions === 1 ? x : null;
+    });
+    assert.deepEqual([f.clicks, f.qualifiedClicks, f.conversions, f.conversionRate], [1, 0, 1, 0]);
+    assert.equal(f.notes.length, 1);
+    assert.match(f.notes[0], /^1 conversion\(s\) but 0 qualified click\(s\) \(not counted: 1 user_agent\): a conversion counts whatever its click was/);
+    await clickId('/demo/curl-link', { ua: UA.iphone });
+    await settleClicks('curl-cmp', 2);
+    assert.equal((await funnel('curl-cmp')).notes, undefined, 'one qualified click, one conversion: nothing to explain');
+  });
+
   test('2b. a DRAFT campaign records nothing', async () => {
     await createCampaign('draft-cmp', { status: 'DRAFT' });
     await putLink('draft-link', 'draft-cmp');

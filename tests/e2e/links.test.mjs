@@ -4,7 +4,9 @@
 // pointing back at this service, and internationalized domains.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnApp, guideSetup } from '../harness/app.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnApp, guideSetup, ROOT } from '../harness/app.mjs';
 
 let app;
 before(async () => {
@@ -69,6 +71,21 @@ describe('the guide, steps 1–2', () => {
     // A click id only where the click is recorded: a link without a campaign gets none.
     await app.api('PUT', '/v2/handles/demo/links/loose', { body: { destinationUrl: 'https://e.example/p', trackingPolicy: { appendContextParam: true } } });
     assert.equal((await app.click('/demo/loose?x=1')).location, 'https://e.example/p?x=1');
+  });
+
+  test("the quick start's clicks (README, make dev's banner) use a browser User-Agent: qualified, not bots", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const banner = readFileSync(join(ROOT, 'scripts/dev-banner.mjs'), 'utf8');
+    const uas = [readme.match(/^UA='([^']+)'$/m)?.[1], banner.match(/curl -si -A '([^']+)'/)?.[1]];
+    assert.ok(uas.every(Boolean), 'both show a User-Agent');
+    assert.equal((await app.api('POST', '/v2/handles/demo/campaigns', { body: { campaignId: 'quick-start', goalType: 'PRODUCT_SALE', status: 'ACTIVE' } })).status, 201);
+    assert.equal((await app.api('PUT', '/v2/handles/demo/links/quick', { body: { destinationUrl: 'https://shop.example.com/q', campaignId: 'quick-start' } })).status, 201);
+    for (const ua of uas) assert.equal((await app.click('/demo/quick?utm_source=email', { ua })).status, 302);
+    const f = await app.eventually(async () => {
+      const x = (await app.api('GET', '/v2/handles/demo/analytics?funnel=true&campaignId=quick-start')).body.funnel[0];
+      return x.clicks >= 2 ? x : null;
+    });
+    assert.deepEqual([f.clicks, f.qualifiedClicks, f.botClicks], [2, 2, 0]);
   });
 
   test('an unknown slug is a 404 page, never a redirect', async () => {

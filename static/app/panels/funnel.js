@@ -73,6 +73,7 @@ function renderFunnel(el, f, answer) {
       h('div', { class: 'kpi', dataset: { kpi: 'confidence' } }, h('div', { class: 'kpi-label' }, 'Confidence'), h('div', { class: 'kpi-value' }, `${conf}`, h('span', { class: 'kpi-unit' }, '/100')), meter(conf, `Confidence ${conf} out of 100`)),
     ),
     exclusionLine(f.excluded),
+    ...(f.notes || []).map((n) => h('p', { class: 'notice-inline muted small', dataset: { note: '' } }, n)),
     freshnessLine(answer),
     chart,
     h('p', { class: 'explain', id: 'confidence-explain' }, confidenceWords(f)),

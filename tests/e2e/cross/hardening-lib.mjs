@@ -211,6 +211,7 @@ export function wrongTypes(type) {
     number: ['string:"5"', 'bool:false', 'array:[5]', 'object:{"v":5}'],
     bool: ['string:"true"', 'int:1', 'int:0', 'array:[true]', 'object:{"a":true}'],
     object: ['string:"x"', 'int:1', 'bool:true', 'array:[]', 'array:[{"a":1}]'],
+    stringOrObject: ['int:7', 'float:1.5', 'bool:true', 'array:["x"]', 'object:{"a":1}'],
     strArray: ['string:"x"', 'int:1', 'bool:true', 'object:{"0":"x"}', 'array:[1]', 'array:[null]', 'array:[["x"]]', 'array:[{"a":1}]'],
   }[type];
   return all.map((s) => {
