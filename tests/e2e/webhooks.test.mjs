@@ -364,5 +364,12 @@ describe('retries, disabling, redelivery (Standard Webhooks recommendations)', (
     assert.equal(at('/dead').length, 80, 'nothing is sent to a disabled subscription');
     const warn = (await app.api('GET', '/v2/handles/dead/campaigns/dead-cmp/health', { token: tok })).body.checks.find((c) => c.name === 'webhooks_enabled');
     assert.equal(warn?.status, 'WARN');
+    // Enabling resets the streak: one more exhausted event does not disable it again.
+    assert.equal((await app.api('POST', `/v2/handles/dead/webhooks/${webhook.id}/enable`, { token: tok })).status, 200);
+    await app.api('POST', '/v2/handles/dead/campaigns/dead-cmp/test-conversion', { token: tok, body: {} });
+    const exhausted = await app.eventually(async () => (await deliveryLog('dead', webhook.id, tok)).filter((d) => d.outcome === 'failed').length === 21, { timeout: 40_000, interval: 500 });
+    assert.ok(exhausted, 'the 21st event was exhausted');
+    const still = await app.api('GET', `/v2/handles/dead/webhooks/${webhook.id}`, { token: tok });
+    assert.equal(still.body.webhook.disabledAt, null, 'a streak of one after enable');
   });
 });
