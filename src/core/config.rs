@@ -22,8 +22,12 @@ pub struct Config {
     pub allow_http_webhooks: bool,
     /// Local development: enables `POST /v2/dev/token` (never set in production).
     pub dev_sign_in: bool,
-    /// First webhook retry delay (seconds, at most 3,600); doubles per try.
-    pub webhook_retry_base_secs: u32,
+    /// The first webhook retry's delay (seconds, 0.001–60, default 5); the
+    /// whole retry schedule (`core::webhook::SCHEDULE_SECS`) scales with it.
+    pub webhook_retry_base_secs: f64,
+    /// Tries per webhook event (1–10, default 10: the whole schedule); fewer
+    /// only to make tests short.
+    pub webhook_max_tries: u32,
     /// Injected faults (tests only).
     pub faults: Vec<String>,
 }
@@ -72,11 +76,12 @@ impl Config {
             webhook_retry_base_secs: number(
                 &var,
                 "WEBHOOK_RETRY_BASE_SECS",
-                60u32,
-                0,
-                3600,
+                5.0f64,
+                0.001,
+                60.0,
                 &mut problems,
             ),
+            webhook_max_tries: number(&var, "WEBHOOK_MAX_TRIES", 10u32, 1, 10, &mut problems),
             faults: list("FAULTS", false),
         };
         if cfg.jwt.secret.is_empty() {
@@ -112,7 +117,7 @@ where
     let Some(raw) = var(name) else {
         return default;
     };
-    match raw.trim().parse::<T>() {
+    match raw.trim().parse::<T>().ok().filter(not_nan).ok_or(()) {
         Ok(v) if v < min || v > max => {
             let used = if v < min { min } else { max };
             problems.push(Problem {
@@ -135,6 +140,12 @@ where
     }
 }
 
+/// False only for a NaN, which no range holds and `parse::<f64>` accepts.
+#[allow(clippy::eq_op)]
+fn not_nan<T: PartialEq>(v: &T) -> bool {
+    v == v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,8 +164,13 @@ mod tests {
         let (c, p) = parse(&[("JWT_SECRET", "s3cret")]);
         assert_eq!(p, vec![]);
         assert_eq!(
-            (c.rollup_shards, c.cache_ttl_ms, c.webhook_retry_base_secs),
-            (1, 5000, 60)
+            (
+                c.rollup_shards,
+                c.cache_ttl_ms,
+                c.webhook_retry_base_secs,
+                c.webhook_max_tries
+            ),
+            (1, 5000, 5.0, 10)
         );
         assert_eq!((c.allow_http_webhooks, c.dev_sign_in), (false, false));
         assert!(c.own_hosts.is_empty() && c.faults.is_empty());
@@ -196,7 +212,7 @@ mod tests {
         ]);
         assert_eq!(
             (c.rollup_shards, c.cache_ttl_ms, c.webhook_retry_base_secs),
-            (64, 5000, 60)
+            (64, 5000, 0.001)
         );
         let names: Vec<&str> = p.iter().map(|p| p.name).collect();
         assert_eq!(
@@ -211,5 +227,21 @@ mod tests {
         assert_eq!(p[0].message, "100 is outside 1–64; using 64");
         let (c, _) = parse(&[("ROLLUP_SHARDS", "0")]);
         assert_eq!(c.rollup_shards, 1);
+        let (c, p) = parse(&[
+            ("JWT_SECRET", "x"),
+            ("WEBHOOK_RETRY_BASE_SECS", "NaN"),
+            ("WEBHOOK_MAX_TRIES", "0"),
+        ]);
+        assert_eq!((c.webhook_retry_base_secs, c.webhook_max_tries), (5.0, 1));
+        assert_eq!(p.len(), 2);
+        let (c, p) = parse(&[
+            ("JWT_SECRET", "x"),
+            ("WEBHOOK_RETRY_BASE_SECS", "0.05"),
+            ("WEBHOOK_MAX_TRIES", "4"),
+        ]);
+        assert_eq!(
+            (c.webhook_retry_base_secs, c.webhook_max_tries, p),
+            (0.05, 4, vec![])
+        );
     }
 }

@@ -29,6 +29,8 @@ pub enum ApiError {
     ExperimentConflict(String),
     /// The host is claimed by another handle.
     HostTaken(String),
+    /// The webhook (its id) is disabled: enable it before redelivering.
+    WebhookDisabled(String),
     InvalidTransition {
         from: String,
         to: String,
@@ -66,6 +68,7 @@ impl ApiError {
             CampaignConflict(_)
             | ExperimentConflict(_)
             | HostTaken(_)
+            | WebhookDisabled(_)
             | InvalidTransition { .. }
             | CampaignNotTracking(_)
             | IdempotencyConflict => 409,
@@ -96,6 +99,7 @@ impl ApiError {
             CampaignConflict(_) => "campaign_conflict",
             ExperimentConflict(_) => "experiment_conflict",
             HostTaken(_) => "host_taken",
+            WebhookDisabled(_) => "webhook_disabled",
             InvalidTransition { .. } => "invalid_transition",
             CampaignNotTracking(_) => "campaign_not_tracking",
             IdempotencyConflict => "idempotency_conflict",
@@ -130,6 +134,11 @@ impl ApiError {
                 format!("The link already has a RUNNING experiment ('{id}'): stop it first.")
             }
             HostTaken(host) => format!("Host '{host}' is claimed by another handle."),
+            WebhookDisabled(id) => {
+                format!(
+                    "Webhook '{id}' is disabled: enable it first (POST …/webhooks/{id}/enable)."
+                )
+            }
             InvalidTransition { from, to } => {
                 format!("A campaign cannot go from {from} to {to}.")
             }

@@ -44,12 +44,23 @@ pub struct Facts {
     pub tracked_clicks: i64,
     pub last_seen_ms: i64,
     pub test_conversions: i64,
-    /// Webhooks of the handle subscribed to a conversion event.
+    /// Enabled webhooks of the handle subscribed to a conversion event.
     pub conversion_webhooks: usize,
+    /// Webhooks of the handle that are disabled (410 Gone, or too many
+    /// exhausted events): they get no deliveries until re-enabled.
+    pub disabled_webhooks: Vec<DisabledWebhook>,
     /// The rollup against the ledger, now.
     pub consistency: crate::core::consistency::Outcome,
     /// The last daily reconciliation: when, and its verdict.
     pub last_reconciliation: Option<(i64, Verdict)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledWebhook {
+    pub id: String,
+    pub url: String,
+    pub disabled_at_ms: i64,
+    pub reason: String,
 }
 
 pub const KNOWN_PRESETS: [&str; 5] = [
@@ -184,6 +195,32 @@ pub fn checks(f: &Facts) -> Vec<(&'static str, Verdict, String)> {
         f.consistency.verdict,
         format!("{}{daily}", f.consistency.detail),
     ));
+    // Only when there is something to say: a handle without disabled
+    // webhooks keeps the eight checks above.
+    if !f.disabled_webhooks.is_empty() {
+        let list: Vec<String> = f
+            .disabled_webhooks
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} ({}) since {}: {}",
+                    w.id,
+                    w.url,
+                    rfc3339(w.disabled_at_ms),
+                    w.reason.trim_end_matches('.')
+                )
+            })
+            .collect();
+        out.push((
+            "webhooks_enabled",
+            Verdict::Warn,
+            format!(
+                "{} webhook(s) disabled and receiving no events: {}. Fix the endpoint, then POST …/webhooks/{{id}}/enable.",
+                list.len(),
+                list.join("; ")
+            ),
+        ));
+    }
     out
 }
 
@@ -215,6 +252,7 @@ mod tests {
             last_seen_ms: 0,
             test_conversions: 0,
             conversion_webhooks: 0,
+            disabled_webhooks: vec![],
             consistency: crate::core::consistency::compare(
                 &Default::default(),
                 &Default::default(),
@@ -301,6 +339,22 @@ mod tests {
         f.conversion_webhooks = 1;
         assert_eq!(report(&f)["checks"][6]["status"], "PASS");
         assert_eq!(report(&f)["readiness"], "READY");
+        let mut f = facts();
+        f.disabled_webhooks = vec![DisabledWebhook {
+            id: "wh_1".into(),
+            url: "https://h.example/in".into(),
+            disabled_at_ms: 1_772_020_800_000,
+            reason: "The endpoint answered 410 Gone.".into(),
+        }];
+        let r = report(&f);
+        assert_eq!(r["readiness"], "READY", "a disabled webhook warns");
+        assert_eq!(r["checks"].as_array().unwrap().len(), 9);
+        assert_eq!(
+            r["checks"][8],
+            json!({"name": "webhooks_enabled", "status": "WARN", "detail":
+                "1 webhook(s) disabled and receiving no events: wh_1 (https://h.example/in) since 2026-02-25T12:00:00.000Z: \
+                 The endpoint answered 410 Gone. Fix the endpoint, then POST …/webhooks/{id}/enable."})
+        );
         let mut f = facts();
         f.status = Status::Draft;
         assert_eq!(report(&f)["checks"][3]["status"], "WARN");

@@ -92,6 +92,10 @@ pub enum Route {
     WebhookGet(Handle, String),
     WebhookDelete(Handle, String),
     WebhookDeliveries(Handle, String),
+    /// Re-enable a disabled webhook (clears its failure streak).
+    WebhookEnable(Handle, String),
+    /// Send a logged delivery again: webhook id, delivery id.
+    WebhookRedeliver(Handle, String, String),
     StructurePut(Handle, CampaignId),
     StructureGet(Handle, CampaignId),
     StructurePublish(Handle, CampaignId),
@@ -375,6 +379,16 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
                     opaque(id).map(|i| Route::WebhookDeliveries(hh(), i)),
                 ),
                 (["webhooks", _, "deliveries"], _) => return na("GET"),
+                (["webhooks", id, "enable"], Post) => {
+                    (WRITE_W, opaque(id).map(|i| Route::WebhookEnable(hh(), i)))
+                }
+                (["webhooks", _, "enable"], _) => return na("POST"),
+                (["webhooks", id, "deliveries", did, "redeliver"], Post) => (
+                    WRITE_W,
+                    opaque(id)
+                        .and_then(|i| opaque(did).map(|d| Route::WebhookRedeliver(hh(), i, d))),
+                ),
+                (["webhooks", _, "deliveries", _, "redeliver"], _) => return na("POST"),
                 (["site-structure", "campaigns", id], Get) => (
                     PAGES_R_JWT,
                     campaign(id).map(|c| Route::StructureGet(hh(), c)),
@@ -647,6 +661,49 @@ mod tests {
             resolve(Method::Get, "/v2/handles/demo/hosts/go.brand.example"),
             Err(NoRoute::MethodNotAllowed("PUT, DELETE"))
         );
+    }
+
+    #[test]
+    fn webhook_enable_and_redeliver_are_webhook_writes() {
+        let h = || Handle::parse("demo").unwrap();
+        let m = resolve(Method::Post, "/v2/handles/demo/webhooks/wh_1/enable").unwrap();
+        assert_eq!(
+            (m.route, m.need),
+            (Ok(Route::WebhookEnable(h(), "wh_1".into())), WRITE_W)
+        );
+        let m = resolve(
+            Method::Post,
+            "/v2/handles/demo/webhooks/wh_1/deliveries/dlv_2_ab/redeliver",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.route, m.need),
+            (
+                Ok(Route::WebhookRedeliver(
+                    h(),
+                    "wh_1".into(),
+                    "dlv_2_ab".into()
+                )),
+                WRITE_W
+            )
+        );
+        assert_eq!(
+            resolve(Method::Get, "/v2/handles/demo/webhooks/wh_1/enable"),
+            Err(NoRoute::MethodNotAllowed("POST"))
+        );
+        assert_eq!(
+            resolve(
+                Method::Get,
+                "/v2/handles/demo/webhooks/wh_1/deliveries/d/redeliver"
+            ),
+            Err(NoRoute::MethodNotAllowed("POST"))
+        );
+        let bad = resolve(
+            Method::Post,
+            "/v2/handles/demo/webhooks/wh_1/deliveries/a.b/redeliver",
+        )
+        .unwrap();
+        assert_eq!(bad.route, Err(ApiError::NotFound("Resource".into())));
     }
 
     #[test]

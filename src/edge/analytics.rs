@@ -268,6 +268,7 @@ pub async fn health(ctx: &Ctx, h: Handle, id: CampaignId) -> ApiResult<Response>
             .unwrap_or(t.last_ms),
         test_conversions: t.test_conversions,
         conversion_webhooks: webhooks::conversion_subscriptions(ctx, &h).await?,
+        disabled_webhooks: webhooks::disabled_subscriptions(ctx, &h).await?,
         consistency: consistency::check(&ctx.db, &h, id.as_str(), &snap).await?,
         last_reconciliation: consistency::last_reconciliation(&ctx.db, &h, id.as_str()).await?,
     };

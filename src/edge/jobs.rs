@@ -5,7 +5,7 @@ use crate::edge::config;
 use crate::edge::db::Db;
 use crate::edge::log;
 use crate::edge::queue::Job;
-use crate::edge::{clicks, rollup, webhooks};
+use crate::edge::{clicks, rollup, webhook_delivery};
 use worker::{Env, MessageBatch, MessageExt};
 
 pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
@@ -27,7 +27,7 @@ pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
             }
         };
         match job {
-            Job::Webhook(d) => match webhooks::deliver(&db, &env, &cfg, &d).await {
+            Job::Webhook(d) => match webhook_delivery::deliver(&db, &env, &cfg, &d).await {
                 Ok(()) => raw.ack(),
                 // Could not even log or re-enqueue: let the queue redeliver this try.
                 Err(e) => {

@@ -32,6 +32,7 @@ pub mod rollup_object;
 mod rules;
 mod structures;
 mod tokens;
+mod webhook_delivery;
 mod webhooks;
 
 use crate::core::auth::{authorize, verify_jwt, Principal};
@@ -269,6 +270,8 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::WebhookGet(h, id) => webhooks::get(c, h, id).await,
         Route::WebhookDelete(h, id) => webhooks::delete(c, h, id).await,
         Route::WebhookDeliveries(h, id) => webhooks::deliveries(c, &req, h, id).await,
+        Route::WebhookEnable(h, id) => webhooks::enable(c, h, id).await,
+        Route::WebhookRedeliver(h, id, d) => webhooks::redeliver(c, h, id, d).await,
     }
 }
 

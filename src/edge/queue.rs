@@ -18,6 +18,17 @@ pub struct Delivery {
     pub attempt: u32,
     /// The exact JSON body; identical on every try so receivers can dedupe.
     pub body: String,
+    /// When the first try ran (epoch ms): the retry schedule is anchored to
+    /// it. 0 in messages queued before it existed (then: this try's time).
+    #[serde(default)]
+    pub first_at_ms: i64,
+    /// Not before this time (epoch ms): a wait longer than the queue's
+    /// maximum delay wakes early and hops again. 0: at once.
+    #[serde(default)]
+    pub not_before_ms: i64,
+    /// A manual redelivery of this logged delivery (tried once).
+    #[serde(default)]
+    pub redelivery_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

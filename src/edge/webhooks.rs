@@ -1,31 +1,30 @@
-//! `…/webhooks`: subscriptions, the delivery log, event emission, and the
-//! queue consumer that delivers.
+//! `…/webhooks`: subscriptions (create, list, get, delete, enable), the
+//! delivery log and redelivery, and event emission. The queue consumer that
+//! delivers is `webhook_delivery`.
 //!
-//! Emission only enqueues (one message per subscription), so a slow receiver
-//! never slows the API call that caused the event. The consumer signs each try
-//! (Standard Webhooks), logs it in `webhook_deliveries`, and on a non-2xx or a
-//! timeout re-enqueues the message with `attempt + 1` and an exponential delay,
-//! up to `MAX_ATTEMPTS` tries.
+//! Emission only enqueues (one message per enabled subscription), so a slow
+//! receiver never slows the API call that caused the event. A disabled
+//! subscription gets no new events at all (nothing is queued or logged for
+//! it) until it is enabled again.
 
 use crate::core::error::{ApiError, ApiResult};
+use crate::core::health::DisabledWebhook;
 use crate::core::ids::{random_hex, Handle};
 use crate::core::json::parse_object;
 use crate::core::paging::Page;
 use crate::core::time::rfc3339;
-use crate::core::webhook::{backoff_secs, new_secret, sign, EventType, NewWebhook, MAX_ATTEMPTS};
-use crate::edge::config::Config;
+use crate::core::webhook::{new_secret, EventType, NewWebhook};
 use crate::edge::ctx::Ctx;
-use crate::edge::db::{int, opt_int, opt_text, text, Db};
+use crate::edge::db::{int, opt_text, text, Db};
 use crate::edge::http::{self, read_body, Query, MAX_BODY};
 use crate::edge::log;
 use crate::edge::queue::{self, Delivery, Job};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Request, Response};
 
-/// Per-try timeout for a receiver.
-const TIMEOUT_MS: u64 = 10_000;
+/// The columns `WebhookRow` reads.
+const COLS: &str = "webhook_id, url, events_json, created_at, disabled_at, disabled_reason";
 
 #[derive(Deserialize)]
 struct WebhookRow {
@@ -33,6 +32,8 @@ struct WebhookRow {
     url: String,
     events_json: String,
     created_at: i64,
+    disabled_at: Option<i64>,
+    disabled_reason: Option<String>,
 }
 
 impl WebhookRow {
@@ -40,7 +41,8 @@ impl WebhookRow {
         serde_json::from_str(&self.events_json).unwrap_or_default()
     }
     fn to_json(&self) -> Value {
-        json!({"id": self.webhook_id, "url": self.url, "events": self.events(), "createdAt": rfc3339(self.created_at)})
+        json!({"id": self.webhook_id, "url": self.url, "events": self.events(), "createdAt": rfc3339(self.created_at),
+               "disabledAt": self.disabled_at.map(rfc3339), "disabledReason": self.disabled_reason})
     }
 }
 
@@ -71,7 +73,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request, h: Handle) -> ApiResult<Respon
 async fn find(ctx: &Ctx, h: &Handle, id: &str) -> ApiResult<WebhookRow> {
     ctx.db
         .first::<WebhookRow>(
-            "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ? AND webhook_id = ? AND deleted_at IS NULL",
+            &format!("SELECT {COLS} FROM webhooks WHERE handle = ? AND webhook_id = ? AND deleted_at IS NULL"),
             &[text(h.as_str()), text(id)],
         )
         .await?
@@ -84,9 +86,15 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
     let rows = ctx
         .db
         .all::<WebhookRow>(
-            "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ?1 AND deleted_at IS NULL \
-             AND (?2 IS NULL OR webhook_id > ?2) ORDER BY webhook_id LIMIT ?3",
-            &[text(h.as_str()), opt_text(page.after.as_deref()), int(i64::from(page.limit) + 1)],
+            &format!(
+                "SELECT {COLS} FROM webhooks WHERE handle = ?1 AND deleted_at IS NULL \
+             AND (?2 IS NULL OR webhook_id > ?2) ORDER BY webhook_id LIMIT ?3"
+            ),
+            &[
+                text(h.as_str()),
+                opt_text(page.after.as_deref()),
+                int(i64::from(page.limit) + 1),
+            ],
         )
         .await?;
     let (items, next) = page.split(rows, |r| r.webhook_id.clone());
@@ -110,6 +118,69 @@ pub async fn delete(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
     http::no_content()
 }
 
+/// Re-enable a (disabled) webhook: new events reach it again and its streak
+/// of exhausted events starts from zero. Enabling an enabled one is a no-op.
+pub async fn enable(ctx: &Ctx, h: Handle, id: String) -> ApiResult<Response> {
+    find(ctx, &h, &id).await?;
+    ctx.db
+        .run(
+            "UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failure_streak = 0 \
+             WHERE handle = ? AND webhook_id = ? AND deleted_at IS NULL",
+            &[text(h.as_str()), text(&id)],
+        )
+        .await?;
+    http::ok(json!({"webhook": find(ctx, &h, &id).await?.to_json()}))
+}
+
+#[derive(Deserialize)]
+struct LoggedBody {
+    event_id: String,
+    event_type: String,
+    body: Option<String>,
+}
+
+/// Queue a logged delivery's event again: same body, same `webhook-id` (so
+/// receivers deduplicate), fresh timestamp and signature. Tried once (no
+/// retries, outside the failure streak); logged as a new delivery row with
+/// `redeliveryOf`. 202: the try runs in the background like every delivery.
+pub async fn redeliver(
+    ctx: &Ctx,
+    h: Handle,
+    id: String,
+    delivery_id: String,
+) -> ApiResult<Response> {
+    let hook = find(ctx, &h, &id).await?;
+    let logged = ctx
+        .db
+        .first::<LoggedBody>(
+            "SELECT event_id, event_type, body FROM webhook_deliveries WHERE handle = ? AND webhook_id = ? AND delivery_id = ?",
+            &[text(h.as_str()), text(&id), text(&delivery_id)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Delivery".into()))?;
+    // Logged before bodies were kept (migration 0013): nothing to resend.
+    let body = logged
+        .body
+        .ok_or_else(|| ApiError::NotFound("A stored body for this delivery".into()))?;
+    if hook.disabled_at.is_some() {
+        return Err(ApiError::WebhookDisabled(id));
+    }
+    let d = Delivery {
+        webhook_id: id,
+        handle: h.as_str().to_string(),
+        event_id: logged.event_id,
+        event_type: logged.event_type,
+        attempt: 1,
+        body,
+        first_at_ms: 0,
+        not_before_ms: 0,
+        redelivery_of: Some(delivery_id.clone()),
+    };
+    let out = json!({"redelivery": {"webhookId": d.webhook_id, "eventId": d.event_id, "redeliveryOf": delivery_id, "status": "queued"}});
+    queue::send(&ctx.env, Job::Webhook(d), 0).await?;
+    http::json(202, &out)
+}
+
 #[derive(Deserialize)]
 struct DeliveryRow {
     delivery_id: String,
@@ -121,6 +192,7 @@ struct DeliveryRow {
     latency_ms: i64,
     error: Option<String>,
     next_attempt_at: Option<i64>,
+    redelivery_of: Option<String>,
     created_at: i64,
 }
 
@@ -131,7 +203,7 @@ pub async fn deliveries(ctx: &Ctx, req: &Request, h: Handle, id: String) -> ApiR
     let rows = ctx
         .db
         .all::<DeliveryRow>(
-            "SELECT delivery_id, event_id, event_type, attempt, outcome, response_status, latency_ms, error, next_attempt_at, created_at \
+            "SELECT delivery_id, event_id, event_type, attempt, outcome, response_status, latency_ms, error, next_attempt_at, redelivery_of, created_at \
              FROM webhook_deliveries WHERE handle = ?1 AND webhook_id = ?2 AND (?3 IS NULL OR delivery_id > ?3) \
              ORDER BY delivery_id LIMIT ?4",
             &[text(h.as_str()), text(&id), opt_text(page.after.as_deref()), int(i64::from(page.limit) + 1)],
@@ -143,13 +215,14 @@ pub async fn deliveries(ctx: &Ctx, req: &Request, h: Handle, id: String) -> ApiR
         .map(|d| {
             json!({"id": d.delivery_id, "eventId": d.event_id, "type": d.event_type, "attempt": d.attempt,
                    "outcome": d.outcome, "responseStatus": d.response_status, "latencyMs": d.latency_ms,
-                   "error": d.error, "nextAttemptAt": d.next_attempt_at.map(rfc3339), "createdAt": rfc3339(d.created_at)})
+                   "error": d.error, "nextAttemptAt": d.next_attempt_at.map(rfc3339), "redeliveryOf": d.redelivery_of,
+                   "createdAt": rfc3339(d.created_at)})
         })
         .collect();
     http::ok(json!({"deliveries": out, "nextCursor": next}))
 }
 
-/// Webhooks of the handle subscribed to a conversion event (the health check).
+/// Enabled webhooks of the handle subscribed to a conversion event (the health check).
 pub async fn conversion_subscriptions(ctx: &Ctx, h: &Handle) -> ApiResult<usize> {
     Ok(subscribed(&ctx.db, h)
         .await?
@@ -162,9 +235,30 @@ pub async fn conversion_subscriptions(ctx: &Ctx, h: &Handle) -> ApiResult<usize>
         .count())
 }
 
+/// The handle's disabled webhooks (the health check).
+pub async fn disabled_subscriptions(ctx: &Ctx, h: &Handle) -> ApiResult<Vec<DisabledWebhook>> {
+    let rows = ctx
+        .db
+        .all::<WebhookRow>(
+            &format!("SELECT {COLS} FROM webhooks WHERE handle = ? AND deleted_at IS NULL AND disabled_at IS NOT NULL ORDER BY webhook_id"),
+            &[text(h.as_str())],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DisabledWebhook {
+            id: r.webhook_id,
+            url: r.url,
+            disabled_at_ms: r.disabled_at.unwrap_or_default(),
+            reason: r.disabled_reason.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The handle's enabled webhooks.
 async fn subscribed(db: &Db, h: &Handle) -> ApiResult<Vec<WebhookRow>> {
     db.all::<WebhookRow>(
-        "SELECT webhook_id, url, events_json, created_at FROM webhooks WHERE handle = ? AND deleted_at IS NULL",
+        &format!("SELECT {COLS} FROM webhooks WHERE handle = ? AND deleted_at IS NULL AND disabled_at IS NULL"),
         &[text(h.as_str())],
     )
     .await
@@ -203,142 +297,11 @@ async fn try_emit(env: &Env, db: &Db, h: &Handle, event: EventType, data: Value)
             event_type: event.as_str().to_string(),
             attempt: 1,
             body: body.clone(),
+            first_at_ms: 0,
+            not_before_ms: 0,
+            redelivery_of: None,
         };
         queue::send(env, Job::Webhook(d), 0).await?;
     }
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct TargetRow {
-    url: String,
-    secret: String,
-}
-
-enum TryResult {
-    Status(u16),
-    Failed(String),
-}
-
-async fn attempt(url: &str, secret: &str, d: &Delivery) -> TryResult {
-    let ts = http::now_ms() / 1000;
-    let headers = Headers::new();
-    let set = || -> worker::Result<()> {
-        headers.set("content-type", "application/json")?;
-        headers.set("user-agent", "edge-funnel-webhooks/1")?;
-        headers.set("webhook-id", &d.event_id)?;
-        headers.set("webhook-timestamp", &ts.to_string())?;
-        headers.set("webhook-signature", &sign(secret, &d.event_id, ts, &d.body))?;
-        Ok(())
-    };
-    if let Err(e) = set() {
-        return TryResult::Failed(e.to_string());
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&d.body)));
-    let req = match Request::new_with_init(url, &init) {
-        Ok(r) => r,
-        Err(e) => return TryResult::Failed(e.to_string()),
-    };
-    let fetch = Fetch::Request(req);
-    let send = Box::pin(fetch.send());
-    let timeout = Box::pin(worker::Delay::from(std::time::Duration::from_millis(
-        TIMEOUT_MS,
-    )));
-    let outcome = match futures_util::future::select(send, timeout).await {
-        futures_util::future::Either::Left((Ok(resp), _)) => TryResult::Status(resp.status_code()),
-        futures_util::future::Either::Left((Err(e), _)) => TryResult::Failed(e.to_string()),
-        futures_util::future::Either::Right(_) => {
-            TryResult::Failed(format!("timed out after {TIMEOUT_MS} ms"))
-        }
-    };
-    outcome
-}
-
-pub(crate) async fn deliver(db: &Db, env: &Env, cfg: &Config, d: &Delivery) -> ApiResult<()> {
-    let started = http::now_ms();
-    let target = db
-        .first::<TargetRow>(
-            "SELECT url, secret FROM webhooks WHERE webhook_id = ? AND handle = ? AND deleted_at IS NULL",
-            &[text(&d.webhook_id), text(&d.handle)],
-        )
-        .await?;
-    let Some(target) = target else {
-        return log_try(
-            db,
-            d,
-            "cancelled",
-            None,
-            0,
-            Some("the webhook was deleted"),
-            None,
-        )
-        .await;
-    };
-    let result = attempt(&target.url, &target.secret, d).await;
-    let latency = http::now_ms() - started;
-    let (status, error) = match &result {
-        TryResult::Status(code) => (
-            Some(i64::from(*code)),
-            (!(200..300).contains(code)).then(|| format!("HTTP {code}")),
-        ),
-        TryResult::Failed(e) => (None, Some(e.clone())),
-    };
-    if error.is_none() {
-        return log_try(db, d, "delivered", status, latency, None, None).await;
-    }
-    if d.attempt >= MAX_ATTEMPTS {
-        return log_try(db, d, "failed", status, latency, error.as_deref(), None).await;
-    }
-    let delay = backoff_secs(d.attempt, cfg.webhook_retry_base_secs);
-    let next = Delivery {
-        attempt: d.attempt + 1,
-        ..d.clone()
-    };
-    queue::send(env, Job::Webhook(next), delay).await?;
-    log_try(
-        db,
-        d,
-        "retrying",
-        status,
-        latency,
-        error.as_deref(),
-        Some(http::now_ms() + i64::from(delay) * 1000),
-    )
-    .await
-}
-
-async fn log_try(
-    db: &Db,
-    d: &Delivery,
-    outcome: &str,
-    status: Option<i64>,
-    latency: i64,
-    error: Option<&str>,
-    next_at: Option<i64>,
-) -> ApiResult<()> {
-    // Ids sort by time, so the log lists tries in order.
-    let id = format!("dlv_{:013}_{}", http::now_ms(), random_hex(4)?);
-    db.run(
-        "INSERT INTO webhook_deliveries (delivery_id, webhook_id, handle, event_id, event_type, attempt, outcome, response_status, \
-         latency_ms, error, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        &[
-            text(&id),
-            text(&d.webhook_id),
-            text(&d.handle),
-            text(&d.event_id),
-            text(&d.event_type),
-            int(i64::from(d.attempt)),
-            text(outcome),
-            opt_int(status),
-            int(latency),
-            opt_text(error),
-            opt_int(next_at),
-            int(http::now_ms()),
-        ],
-    )
-    .await?;
     Ok(())
 }

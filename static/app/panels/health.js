@@ -30,7 +30,7 @@ const HINTS = {
 /** `cbase` is the campaign's API path. `shown` tells whether it has run once. */
 export function healthPanel(cbase) {
   const panel = { shown: false };
-  const body = h('div', { class: 'health-body' }, h('p', { class: 'muted' }, 'Check tracking preset, event type, primary link, status, first click, test conversion, webhook and that the rollup matches the ledger before you share the link.'));
+  const body = h('div', { class: 'health-body' }, h('p', { class: 'muted' }, 'Check tracking preset, event type, primary link, status, first click, test conversion, webhooks (and whether any is disabled) and that the rollup matches the ledger before you share the link.'));
   const btn = h('button', { type: 'button', class: 'btn btn-secondary', id: 'health-btn' }, 'Run health check');
   panel.run = async () => {
     panel.shown = true;

@@ -1,5 +1,6 @@
 // Webhooks: add an endpoint for some events (the signing secret is shown
-// once), list, deliveries, delete.
+// once), list (a disabled one shows why, with an Enable button), deliveries
+// (each with a Redeliver button), delete.
 import { GET, POST, DEL, seg } from '../api.js';
 import { webhookEvents } from '../meta.js';
 import { h, clear, field, checkbox, fmtInt, fmtTime, badge, notice, errorNotice, announce, busy, confirmButton, dataTable } from '../ui.js';
@@ -47,23 +48,55 @@ export async function render() {
       }
     });
   });
+  const redeliver = async (w, d, box, btn) => {
+    await busy(btn, 'Sending…', async () => {
+      try {
+        await POST(`${base()}/webhooks/${seg(w.id)}/deliveries/${seg(d.id)}/redeliver`, {});
+        announce(`Event ${d.eventId} queued for redelivery`, 'ok');
+      } catch (ex) {
+        clear(box, errorNotice(ex, 'Redelivery'));
+      }
+    });
+  };
   const deliveriesOf = async (w, box, btn) => {
     await busy(btn, 'Loading…', async () => {
       try {
         const r = await GET(`${base()}/webhooks/${seg(w.id)}/deliveries`);
         const ds = r.deliveries || [];
+        const msg = h('div', { 'aria-live': 'polite' });
         clear(
           box,
+          msg,
           dataTable(`Deliveries for ${w.url}`, [
-            { label: 'Event', get: (d) => d.type || d.event || d.eventType || '—' },
-            { label: 'Status', get: (d) => badge(d.status || (d.delivered ? 'DELIVERED' : '—')) },
-            { label: 'Tries', get: (d) => fmtInt(d.attempts ?? d.attempt ?? (d.tries || []).length), num: true },
-            { label: 'HTTP', get: (d) => String(d.responseStatus ?? d.lastStatus ?? d.statusCode ?? '—'), num: true },
-            { label: 'When', get: (d) => fmtTime(d.createdAt || d.lastAttemptAt) },
+            { label: 'Event', get: (d) => d.type || '—' },
+            { label: 'Outcome', get: (d) => badge(d.outcome || '—') },
+            { label: 'Try', get: (d) => (d.redeliveryOf ? 'redelivery' : fmtInt(d.attempt)), num: true },
+            { label: 'HTTP', get: (d) => String(d.responseStatus ?? '—'), num: true },
+            { label: 'Error', get: (d) => d.error || '' },
+            { label: 'When', get: (d) => fmtTime(d.createdAt) },
+            {
+              label: 'Action',
+              get: (d) => {
+                const b = h('button', { type: 'button', class: 'btn btn-secondary btn-sm', 'aria-label': `Redeliver event ${d.eventId}` }, 'Redeliver');
+                b.addEventListener('click', () => redeliver(w, d, msg, b));
+                return b;
+              },
+            },
           ], ds, { empty: 'No deliveries yet.' }),
         );
       } catch (ex) {
         clear(box, errorNotice(ex, 'Webhook deliveries'));
+      }
+    });
+  };
+  const enable = async (w, btn) => {
+    await busy(btn, 'Enabling…', async () => {
+      try {
+        await POST(`${base()}/webhooks/${seg(w.id)}/enable`, {});
+        announce('Webhook enabled', 'ok');
+        await load();
+      } catch (ex) {
+        clear(out, errorNotice(ex));
       }
     });
   };
@@ -92,11 +125,23 @@ export async function render() {
               }
             });
             delB.setAttribute('aria-label', `Delete webhook ${w.url}`);
+            let enB = null;
+            if (w.disabledAt) {
+              enB = h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'aria-label': `Enable webhook ${w.url}` }, 'Enable');
+              enB.addEventListener('click', () => enable(w, enB));
+            }
             return h(
               'li',
               { class: 'rule-item rule-item-wrap' },
-              h('div', null, h('div', { class: 'link-title' }, h('strong', { class: 'break' }, w.url)), h('div', { class: 'small' }, (w.events || []).join(', ')), h('div', { class: 'muted small' }, `Added ${fmtTime(w.createdAt)}`)),
-              h('div', { class: 'link-actions' }, dBtn, delB),
+              h(
+                'div',
+                null,
+                h('div', { class: 'link-title' }, h('strong', { class: 'break' }, w.url), ' ', badge(w.disabledAt ? 'DISABLED' : 'ENABLED')),
+                h('div', { class: 'small' }, (w.events || []).join(', ')),
+                w.disabledAt ? h('div', { class: 'small webhook-disabled' }, `Disabled ${fmtTime(w.disabledAt)}: ${w.disabledReason || ''} No events are sent until you enable it.`) : null,
+                h('div', { class: 'muted small' }, `Added ${fmtTime(w.createdAt)}`),
+              ),
+              h('div', { class: 'link-actions' }, enB, dBtn, delB),
               box,
             );
           }),
