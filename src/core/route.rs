@@ -150,6 +150,8 @@ impl Route {
             | TokenDelete(..)
             | WebhookCreate(_)
             | WebhookGet(..)
+            | WebhookEnable(..)
+            | WebhookRedeliver(..)
             | WebhookDelete(..)
             | StructurePut(..)
             | StructurePublish(..) => &[],
