@@ -5,6 +5,7 @@
 //! in `when` must hold (an empty `when` matches every visitor); the first
 //! match wins. No match → the link's own destination.
 
+mod expanded;
 mod facts;
 mod pattern;
 mod simulate;
