@@ -213,7 +213,7 @@ fn flags(chars: &[char], mut i: usize, mut verbose: bool) -> (bool, usize, bool)
 /// `i` is just after `{`: `{n}`, `{n,}`, `{n,m}` (whitespace allowed, as in
 /// verbose mode) → the largest count and the index after `}`.
 fn counted(chars: &[char], mut i: usize) -> Option<(u64, usize)> {
-    let mut number = |i: &mut usize| -> Option<u64> {
+    let number = |i: &mut usize| -> Option<u64> {
         while chars.get(*i).is_some_and(|c| c.is_whitespace()) {
             *i += 1;
         }
