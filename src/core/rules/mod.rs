@@ -11,6 +11,7 @@ mod pattern;
 mod simulate;
 mod when;
 
+pub use expanded::expanded_size;
 pub use facts::{primary_language, Days, Hours, DAY_NAMES};
 pub use pattern::{Pattern, MAX_INPUT, MAX_PATTERN};
 pub use simulate::Simulated;
