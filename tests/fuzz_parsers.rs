@@ -18,7 +18,7 @@ use edge_funnel::core::json::parse_object;
 use edge_funnel::core::link::NewLink;
 use edge_funnel::core::qr::{scan_url, svg, QrOptions};
 use edge_funnel::core::route::{resolve, resolve_branded, Method};
-use edge_funnel::core::rules::{Pattern, Rule, Simulated};
+use edge_funnel::core::rules::{expanded_size, Pattern, Rule, Simulated};
 use edge_funnel::core::structure::Structure;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -335,7 +335,7 @@ proptest! {
     #[test]
     fn fuzz_rule_patterns_and_simulated_visitors(
         pattern in "[-a-z()|*+?{},0-9\\\\.^$\\[\\]]{0,40}",
-        input in "[a-z0-9 ./:]{0,300}",
+        input in "[a-z0-9 ./:é]{0,700}",
         v in arb_json(),
     ) {
         // Any pattern is compiled or refused, never a panic; a compiled one matches or not.
@@ -347,6 +347,25 @@ proptest! {
                 let _ = s.visitor(None);
             }
         }
+    }
+
+    /// The written-out size read from the text bounds what the engine builds:
+    /// any pattern we accept also compiles under a size limit proportional to
+    /// it (~256 bytes of program per counted unit, far more than a state and
+    /// its ranges take), whatever verbose mode, escapes and classes hide.
+    #[test]
+    fn fuzz_pattern_size_bound_is_sound(
+        pattern in "([-ab.()|*+?{},0-9\\\\^$\\[\\]#: \n]|\\(\\?x\\)|\\(\\?-x\\)|\\(\\?x:|\\(\\?P<n|>|\\[:alpha:\\]|\\\\x\\{7B\\}|\\{[0-9]{1,2}(,[0-9]{0,2})?\\}|é){0,40}",
+        input in "[ab é]{0,700}",
+    ) {
+        let Ok(p) = Pattern::compile(&pattern) else { return Ok(()) };
+        let size = usize::try_from(expanded_size(&pattern)).unwrap_or(usize::MAX);
+        let tight = regex_lite::RegexBuilder::new(&pattern)
+            .size_limit(4096 + 256 * size)
+            .build();
+        prop_assert!(tight.is_ok(), "{:?}: size {} but {:?}", pattern, size, tight.err());
+        // The cut at MAX_INPUT bytes never splits a character (no panic).
+        let _ = p.is_match(&input);
     }
 
     #[test]

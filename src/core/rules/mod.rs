@@ -5,11 +5,13 @@
 //! in `when` must hold (an empty `when` matches every visitor); the first
 //! match wins. No match → the link's own destination.
 
+mod expanded;
 mod facts;
 mod pattern;
 mod simulate;
 mod when;
 
+pub use expanded::expanded_size;
 pub use facts::{primary_language, Days, Hours, DAY_NAMES};
 pub use pattern::{Pattern, MAX_INPUT, MAX_PATTERN};
 pub use simulate::Simulated;
