@@ -5,6 +5,7 @@
 //! synchronously inside a single request, which Durable Objects commit
 //! atomically. Its client (routing, retries, the outbox) is `rollup`.
 
+use crate::core::collect;
 use crate::core::funnel::{RollupEvent, Snapshot};
 use crate::core::report::HourRow;
 use crate::core::time::DAY_MS;
@@ -143,8 +144,7 @@ impl CampaignRollup {
             "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
             vec![v_s(&ids)],
         )?;
-        let mut fresh: std::collections::BTreeSet<String> =
-            fresh.into_iter().map(|r| r.id).collect();
+        let mut fresh = collect::btree_set(fresh.into_iter().map(|r| r.id));
         // `remove`: an id repeated inside the batch counts once.
         let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
         let mut delta = Snapshot::of_events(new.iter().copied());
@@ -266,10 +266,10 @@ impl CampaignRollup {
                 vec![v_s(&serde_json::to_string(&keys)?)],
             )?
             .to_array()?;
-        let stored: std::collections::BTreeMap<String, First> = rows
-            .into_iter()
-            .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?)))
-            .collect();
+        let stored: std::collections::BTreeMap<String, First> = collect::btree_map(
+            rows.into_iter()
+                .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?))),
+        );
         let (delta, changed) = unique::apply(new.iter().copied(), &stored);
         if !changed.is_empty() {
             let rows: Vec<serde_json::Value> = changed
