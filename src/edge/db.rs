@@ -3,7 +3,7 @@
 //! row structs of each resource module (through `rows`, not serde-wasm-bindgen).
 
 use crate::core::error::{ApiError, ApiResult};
-use crate::edge::rows::{from_row, Raw};
+use crate::edge::rows::{all, from_row, Raw};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -16,7 +16,7 @@ pub struct D1Result(worker::D1Result);
 
 impl D1Result {
     pub fn results<T: DeserializeOwned>(&self) -> ApiResult<Vec<T>> {
-        self.0.results::<Raw>()?.into_iter().map(row).collect()
+        all(self.0.results::<Raw>()?).map_err(|e| ApiError::Internal(e.to_string()))
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::core::click::Click;
 use crate::core::error::ApiResult;
+use crate::edge::rows::{from_row, RowError};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, MessageBuilder};
@@ -38,14 +39,10 @@ impl Job {
         let kind = js_sys::Reflect::get(&body, &JsValue::from_str("kind"))
             .ok()
             .and_then(|k| k.as_string());
-        let e = |e: serde_wasm_bindgen::Error| e.to_string();
+        let e = |e: RowError| e.to_string();
         match kind.as_deref() {
-            Some("webhook") => serde_wasm_bindgen::from_value(body)
-                .map(Job::Webhook)
-                .map_err(e),
-            Some("click") => serde_wasm_bindgen::from_value(body)
-                .map(Job::Click)
-                .map_err(e),
+            Some("webhook") => from_row(body).map(Job::Webhook).map_err(e),
+            Some("click") => from_row(body).map(Job::Click).map_err(e),
             _ => Err("no known `kind`".into()),
         }
     }

@@ -10,6 +10,7 @@ use crate::core::funnel::{RollupEvent, Snapshot};
 use crate::core::report::HourRow;
 use crate::core::time::DAY_MS;
 use crate::core::unique::{self, First};
+use crate::edge::rows::Rows;
 use serde::Deserialize;
 use serde_json::json;
 use worker::{
@@ -138,7 +139,7 @@ impl CampaignRollup {
                  ON CONFLICT DO NOTHING RETURNING id",
                 vec![v_s(&ids)],
             )?
-            .to_array()?;
+            .rows()?;
         // Whatever was announced as pending has now arrived.
         self.sql.exec(
             "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
@@ -207,14 +208,14 @@ impl CampaignRollup {
                 &format!("SELECT dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms, unique_clicks FROM counters WHERE {cond}"),
                 None,
             )?
-            .to_array()?;
+            .rows()?;
         let revenue: Vec<RevenueRow> = self
             .sql
             .exec(
                 &format!("SELECT dim, value, currency, cents FROM revenue WHERE {cond}"),
                 None,
             )?
-            .to_array()?;
+            .rows()?;
         let mut snap = Snapshot::default();
         for r in counters {
             let c = snap
@@ -247,7 +248,7 @@ impl CampaignRollup {
         let n: Vec<CountRow> = self
             .sql
             .exec("SELECT count(*) AS n FROM pending", None)?
-            .to_array()?;
+            .rows()?;
         snap.pending = n.first().map(|r| r.n).unwrap_or(0);
         Ok(snap)
     }
@@ -265,7 +266,7 @@ impl CampaignRollup {
                 "SELECT key, first_json FROM visitors WHERE key IN (SELECT value FROM json_each(?))",
                 vec![v_s(&serde_json::to_string(&keys)?)],
             )?
-            .to_array()?;
+            .rows()?;
         let stored: std::collections::BTreeMap<String, First> = collect::btree_map(
             rows.into_iter()
                 .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?))),

@@ -36,6 +36,26 @@ pub fn from_row<T: DeserializeOwned>(v: JsValue) -> Result<T, RowError> {
     T::deserialize(Value(v))
 }
 
+/// Every row (a loop, not `collect()`: no iterator adapters per row type).
+pub fn all<T: DeserializeOwned>(raws: Vec<Raw>) -> Result<Vec<T>, RowError> {
+    let mut rows = Vec::with_capacity(raws.len());
+    for r in raws {
+        rows.push(from_row(r.0)?);
+    }
+    Ok(rows)
+}
+
+/// The Durable Object's SQL rows, the same way.
+pub trait Rows {
+    fn rows<T: DeserializeOwned>(&self) -> worker::Result<Vec<T>>;
+}
+
+impl Rows for worker::SqlCursor {
+    fn rows<T: DeserializeOwned>(&self) -> worker::Result<Vec<T>> {
+        all(self.to_array::<Raw>()?).map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+}
+
 struct Value(JsValue);
 
 impl<'de> de::Deserializer<'de> for Value {
@@ -66,6 +86,19 @@ impl<'de> de::Deserializer<'de> for Value {
         }
     }
 
+    /// Unit variants, stored by name.
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, RowError> {
+        match self.0.as_string() {
+            Some(s) => visitor.visit_enum(de::value::StringDeserializer::<RowError>::new(s)),
+            None => Err(de::Error::custom("an enum value is not a string")),
+        }
+    }
+
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -84,7 +117,7 @@ impl<'de> de::Deserializer<'de> for Value {
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
+        tuple_struct map identifier ignored_any
     }
 }
 
@@ -105,6 +138,18 @@ struct Fields {
     fields: std::slice::Iter<'static, &'static str>,
 }
 
+impl Fields {
+    /// Not inlined: one copy, not one per field of every row type.
+    #[inline(never)]
+    fn next_column(&mut self) -> Option<Result<JsValue, RowError>> {
+        let name = self.fields.next()?;
+        Some(
+            js_sys::Reflect::get(&self.row, &JsValue::from_str(name))
+                .map_err(|_| de::Error::custom("unreadable column")),
+        )
+    }
+}
+
 impl<'de> de::SeqAccess<'de> for Fields {
     type Error = RowError;
 
@@ -112,12 +157,10 @@ impl<'de> de::SeqAccess<'de> for Fields {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, RowError> {
-        let Some(name) = self.fields.next() else {
-            return Ok(None);
-        };
-        let v = js_sys::Reflect::get(&self.row, &JsValue::from_str(name))
-            .map_err(|_| de::Error::custom("unreadable column"))?;
-        seed.deserialize(Value(v)).map(Some)
+        match self.next_column() {
+            None => Ok(None),
+            Some(v) => seed.deserialize(Value(v?)).map(Some),
+        }
     }
 
     fn size_hint(&self) -> Option<usize> {
