@@ -55,7 +55,7 @@ mod tests {
         let mut a: Vec<(i32, usize)> = (0..200).map(|i| ((i * 7919) % 13, i as usize)).collect();
         let mut b = a.clone();
         sort_by(&mut a, |x, y| y.0.cmp(&x.0));
-        b.sort_by(|x, y| y.0.cmp(&x.0));
+        b.sort_by_key(|y| std::cmp::Reverse(y.0));
         assert_eq!(a, b);
         let mut e: Vec<i32> = Vec::new();
         sort_by(&mut e, |x, y| x.cmp(y));
