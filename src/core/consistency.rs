@@ -55,8 +55,8 @@ pub fn compare(rollup: &Totals, ledger: &Totals, pending: i64) -> Outcome {
             drift.push(format!("{name} {r} in the rollup, {l} in the ledger"));
         }
     }
-    let currencies: std::collections::BTreeSet<&String> =
-        rollup.revenue.keys().chain(ledger.revenue.keys()).collect();
+    let currencies =
+        crate::core::collect::btree_set(rollup.revenue.keys().chain(ledger.revenue.keys()));
     for cur in currencies {
         let r = rollup.revenue.get(cur).copied().unwrap_or(0);
         let l = ledger.revenue.get(cur).copied().unwrap_or(0);

@@ -337,15 +337,12 @@ impl Snapshot {
     pub fn excluded(&self) -> BTreeMap<&'static str, i64> {
         const REASONS: [&str; 4] = ["user_agent", "head_request", "verified_bot", "bot_score"];
         let rows = self.rows.get("excluded");
-        REASONS
-            .iter()
-            .map(|r| {
-                (
-                    *r,
-                    rows.and_then(|m| m.get(*r)).map(|c| c.clicks).unwrap_or(0),
-                )
-            })
-            .collect()
+        crate::core::collect::btree_map(REASONS.iter().map(|r| {
+            (
+                *r,
+                rows.and_then(|m| m.get(*r)).map(|c| c.clicks).unwrap_or(0),
+            )
+        }))
     }
 
     pub fn total(&self) -> Counters {
@@ -363,7 +360,7 @@ impl Snapshot {
             .get(dim)
             .map(|m| m.iter().map(|(k, c)| (k.clone(), c.clone())).collect())
             .unwrap_or_default();
-        v.sort_by(|a, b| {
+        crate::core::collect::sort_by(&mut v, |a, b| {
             b.1.qualified()
                 .cmp(&a.1.qualified())
                 .then(b.1.conversions.cmp(&a.1.conversions))

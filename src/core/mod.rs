@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod catalog;
 pub mod classify;
 pub mod click;
+pub mod collect;
 pub mod config;
 pub mod consistency;
 pub mod conversion;

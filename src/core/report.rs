@@ -40,11 +40,10 @@ fn breakdown_entry(key: &str, value: &str, c: &Counters, currency: &str) -> Valu
 
 /// The counters shared by a campaign funnel and the aggregate.
 fn counters_json(t: &Counters, currency: &str) -> Map<String, Value> {
-    let by_currency: Map<String, Value> = t
-        .revenue
-        .iter()
-        .map(|(c, v)| (c.clone(), json!(round2(cents_to_f64(*v)))))
-        .collect();
+    let mut by_currency = Map::new();
+    for (c, v) in &t.revenue {
+        by_currency.insert(c.clone(), json!(round2(cents_to_f64(*v))));
+    }
     let mut m = Map::new();
     m.insert("clicks".into(), json!(t.clicks));
     m.insert("botClicks".into(), json!(t.bot_clicks));

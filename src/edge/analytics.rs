@@ -3,6 +3,7 @@
 //! Reads come from the rollup objects only: their cost does not grow with the
 //! number of clicks.
 
+use crate::core::collect;
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::funnel::{Counters, Snapshot, GROUP_DIMS};
 use crate::core::health::{report, Facts, PrimaryLink};
@@ -108,8 +109,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
     let mut announced = 0i64;
     let mut excluded: std::collections::BTreeMap<&str, i64> = Default::default();
     let mut funnels: Vec<(i64, serde_json::Value)> = Vec::with_capacity(rows.len());
-    let currencies: std::collections::BTreeSet<&str> =
-        rows.iter().map(|c| c.currency.as_str()).collect();
+    let currencies = collect::btree_set(rows.iter().map(|c| c.currency.as_str()));
     for (c, snap) in rows.iter().zip(snaps) {
         let snap = snap?;
         let t = snap.total();
@@ -120,7 +120,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         }
         funnels.push((t.last_ms, funnel_json(&c.campaign_id, &c.currency, &snap)));
     }
-    funnels.sort_by_key(|f| std::cmp::Reverse(f.0));
+    collect::sort_by(&mut funnels, |a, b| b.0.cmp(&a.0));
     let truncated = funnels.len() > FUNNELS_SHOWN;
     funnels.truncate(FUNNELS_SHOWN);
     let shared_currency = if currencies.len() == 1 {

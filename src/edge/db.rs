@@ -1,14 +1,28 @@
 //! The D1 gateway: the only place that talks to the `DB` binding. Statements
 //! are built with positional `?` arguments; rows deserialize into the private
-//! row structs of each resource module.
+//! row structs of each resource module (through `rows`, not serde-wasm-bindgen).
 
-use crate::core::error::ApiResult;
+use crate::core::error::{ApiError, ApiResult};
+use crate::edge::rows::{all, from_row, Raw};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+use worker::{D1Database, D1PreparedStatement, Env};
 
 #[derive(Clone)]
 pub struct Db(std::rc::Rc<D1Database>);
+
+/// One statement's outcome in a batch.
+pub struct D1Result(worker::D1Result);
+
+impl D1Result {
+    pub fn results<T: DeserializeOwned>(&self) -> ApiResult<Vec<T>> {
+        all(self.0.results::<Raw>()?).map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
+fn row<T: DeserializeOwned>(r: Raw) -> ApiResult<T> {
+    from_row(r.0).map_err(|e| ApiError::Internal(e.to_string()))
+}
 
 /// Bound arguments: a statement's `?` values, by type.
 pub fn text(v: &str) -> JsValue {
@@ -42,7 +56,8 @@ impl Db {
         sql: &str,
         args: &[JsValue],
     ) -> ApiResult<Option<T>> {
-        Ok(self.stmt(sql, args)?.first::<T>(None).await?)
+        let r = self.stmt(sql, args)?.first::<Raw>(None).await?;
+        r.map(row).transpose()
     }
 
     /// One column of the first row.
@@ -52,25 +67,37 @@ impl Db {
         args: &[JsValue],
         column: &str,
     ) -> ApiResult<Option<T>> {
-        Ok(self.stmt(sql, args)?.first::<T>(Some(column)).await?)
+        let r = self.stmt(sql, args)?.first::<Raw>(Some(column)).await?;
+        r.map(row).transpose()
     }
 
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> ApiResult<Vec<T>> {
-        Ok(self.stmt(sql, args)?.all().await?.results::<T>()?)
+        let r = self.stmt(sql, args)?.all().await?;
+        D1Result(r).results()
     }
 
     /// Run a write; returns the number of rows changed.
     pub async fn run(&self, sql: &str, args: &[JsValue]) -> ApiResult<usize> {
         let r = self.stmt(sql, args)?.run().await?;
-        Ok(changes(&r))
+        Ok(changes(&D1Result(r)))
     }
 
     /// Several statements in one transaction.
     pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
-        Ok(self.0.batch(stmts).await?)
+        Ok(self
+            .0
+            .batch(stmts)
+            .await?
+            .into_iter()
+            .map(D1Result)
+            .collect())
     }
 }
 
 pub fn changes(r: &D1Result) -> usize {
-    r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+    r.0.meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
 }

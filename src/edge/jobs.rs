@@ -18,10 +18,10 @@ pub async fn consume(batch: MessageBatch<Job>, env: Env) -> worker::Result<()> {
         }
     };
     for raw in batch.raw_iter() {
-        let job: Job = match serde_wasm_bindgen::from_value(raw.body()) {
+        let job = match Job::decode(raw.body()) {
             Ok(j) => j,
             Err(e) => {
-                log::event("job_malformed", &e.to_string());
+                log::event("job_malformed", &e);
                 raw.ack();
                 continue;
             }

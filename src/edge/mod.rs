@@ -29,6 +29,7 @@ mod redirect;
 mod retry;
 mod rollup;
 pub mod rollup_object;
+mod rows;
 mod rules;
 mod structures;
 mod tokens;

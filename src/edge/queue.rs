@@ -4,7 +4,9 @@
 
 use crate::core::click::Click;
 use crate::core::error::ApiResult;
+use crate::edge::rows::{from_row, RowError};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
 use worker::{Env, MessageBuilder};
 
 /// One try of one webhook event for one subscription.
@@ -31,12 +33,30 @@ pub struct Delivery {
     pub redelivery_of: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Sent as `{"kind": "webhook" | "click", ...payload fields}`.
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Job {
     Webhook(Delivery),
     /// A click whose ledger write failed, replayed until D1 takes it.
     Click(Click),
+}
+
+impl Job {
+    /// A received message's body. The `kind` tag picks the payload type, read
+    /// by hand: a derived `Deserialize` for an internally tagged enum buffers
+    /// the message through serde's `Content` (~20 KB of wasm for this one use).
+    pub fn decode(body: JsValue) -> Result<Job, String> {
+        let kind = js_sys::Reflect::get(&body, &JsValue::from_str("kind"))
+            .ok()
+            .and_then(|k| k.as_string());
+        let e = |e: RowError| e.to_string();
+        match kind.as_deref() {
+            Some("webhook") => from_row(body).map(Job::Webhook).map_err(e),
+            Some("click") => from_row(body).map(Job::Click).map_err(e),
+            _ => Err("no known `kind`".into()),
+        }
+    }
 }
 
 /// Send one job, delivered after `delay_secs` (0: at once).

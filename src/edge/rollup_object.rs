@@ -5,10 +5,12 @@
 //! synchronously inside a single request, which Durable Objects commit
 //! atomically. Its client (routing, retries, the outbox) is `rollup`.
 
+use crate::core::collect;
 use crate::core::funnel::{RollupEvent, Snapshot};
 use crate::core::report::HourRow;
 use crate::core::time::DAY_MS;
 use crate::core::unique::{self, First};
+use crate::edge::rows::Rows;
 use serde::Deserialize;
 use serde_json::json;
 use worker::{
@@ -137,14 +139,13 @@ impl CampaignRollup {
                  ON CONFLICT DO NOTHING RETURNING id",
                 vec![v_s(&ids)],
             )?
-            .to_array()?;
+            .rows()?;
         // Whatever was announced as pending has now arrived.
         self.sql.exec(
             "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
             vec![v_s(&ids)],
         )?;
-        let mut fresh: std::collections::BTreeSet<String> =
-            fresh.into_iter().map(|r| r.id).collect();
+        let mut fresh = collect::btree_set(fresh.into_iter().map(|r| r.id));
         // `remove`: an id repeated inside the batch counts once.
         let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
         let mut delta = Snapshot::of_events(new.iter().copied());
@@ -207,14 +208,14 @@ impl CampaignRollup {
                 &format!("SELECT dim, value, clicks, bot_clicks, conversions, test_conversions, last_ms, unique_clicks FROM counters WHERE {cond}"),
                 None,
             )?
-            .to_array()?;
+            .rows()?;
         let revenue: Vec<RevenueRow> = self
             .sql
             .exec(
                 &format!("SELECT dim, value, currency, cents FROM revenue WHERE {cond}"),
                 None,
             )?
-            .to_array()?;
+            .rows()?;
         let mut snap = Snapshot::default();
         for r in counters {
             let c = snap
@@ -247,7 +248,7 @@ impl CampaignRollup {
         let n: Vec<CountRow> = self
             .sql
             .exec("SELECT count(*) AS n FROM pending", None)?
-            .to_array()?;
+            .rows()?;
         snap.pending = n.first().map(|r| r.n).unwrap_or(0);
         Ok(snap)
     }
@@ -265,11 +266,11 @@ impl CampaignRollup {
                 "SELECT key, first_json FROM visitors WHERE key IN (SELECT value FROM json_each(?))",
                 vec![v_s(&serde_json::to_string(&keys)?)],
             )?
-            .to_array()?;
-        let stored: std::collections::BTreeMap<String, First> = rows
-            .into_iter()
-            .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?)))
-            .collect();
+            .rows()?;
+        let stored: std::collections::BTreeMap<String, First> = collect::btree_map(
+            rows.into_iter()
+                .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?))),
+        );
         let (delta, changed) = unique::apply(new.iter().copied(), &stored);
         if !changed.is_empty() {
             let rows: Vec<serde_json::Value> = changed
