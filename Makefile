@@ -22,7 +22,7 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs' -o -name '*.js') Cargo.toml Cargo.lock
 
-.PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-browser build token dry-run bench fuzz fmt clean check lint
+.PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-mcp test-browser build token dry-run bench fuzz fmt clean check lint
 
 ## Every target with a `##` line above it, listed by `make help`.
 help:
@@ -109,7 +109,11 @@ dry-run: build
 	@ls -l build/dry-run
 
 ## Everything CI runs: check, unit, end-to-end, browser, dry run, bench smoke.
-test: tools check test-unit test-e2e test-browser dry-run bench-smoke
+test: tools check test-unit test-e2e test-mcp test-browser dry-run bench-smoke
+
+## The official MCP conformance suite (server mode) on the scenarios that apply to our tools-only server.
+test-mcp: build
+	node tests/mcp/conformance.mjs
 
 JS_FILES := $(shell find src static scripts bench tests -name '*.js' -o -name '*.mjs' | grep -v node_modules)
 

@@ -142,8 +142,12 @@ describe('bad input', () => {
   test('wrong methods → 405 with Allow, unknown routes → 404 envelope', async () => {
     const r = await app.api('DELETE', '/v2/handles/demo/campaigns');
     assert.deepEqual([r.status, r.body.error.code, r.headers.get('allow')], [405, 'method_not_allowed', 'GET, POST']);
-    const p = await app.api('POST', '/demo/spring-promo');
-    assert.deepEqual([p.status, p.body.error.code], [405, 'method_not_allowed']);
+    // POST on a short link is a password form's try: a link without a password allows GET and HEAD only.
+    assert.equal((await app.api('PUT', '/v2/handles/demo/links/no-password', { body: { destinationUrl: 'https://shop.example.com/' } })).status, 201);
+    const p = await app.api('POST', '/demo/no-password');
+    assert.deepEqual([p.status, p.body.error.code, p.headers.get('allow')], [405, 'method_not_allowed', 'GET, HEAD']);
+    const gone = await app.api('POST', '/demo/no-such-link');
+    assert.deepEqual([gone.status, gone.headers.get('content-type')], [404, 'text/html; charset=utf-8']);
     const n = await app.api('GET', '/v2/handles/demo/nothing-here');
     assert.deepEqual([n.status, n.body.error.code], [404, 'not_found']);
   });
