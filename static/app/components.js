@@ -25,9 +25,19 @@ export function card(title, { id, actions = [], cls = '' } = {}, ...body) {
   );
 }
 
+/**
+ * A KPI tile. A text value's length sets --chars, so long figures
+ * ("$1,032,415.80") scale down to fit the tile (a container query), never overflow.
+ */
 export function kpi(label, value, sub, attrs = {}) {
-  return h('div', { class: 'kpi', ...attrs }, h('div', { class: 'kpi-label' }, label), h('div', { class: 'kpi-value' }, value), sub ? h('div', { class: 'kpi-sub' }, sub) : null);
+  const v = h('div', { class: 'kpi-value' }, value);
+  v.style.setProperty('--chars', String(typeof value === 'string' ? Math.max(6, value.length) : 6));
+  return h('div', { class: 'kpi', ...attrs }, h('div', { class: 'kpi-label' }, label), v, sub ? h('div', { class: 'kpi-sub' }, sub) : null);
 }
+
+/** Amounts in several currencies as a compact list, one small line per currency. */
+export const currencyList = (entries, fmt) =>
+  entries.length ? h('ul', { class: 'currency-list', dataset: { currencies: String(entries.length) } }, entries.map(([cur, v]) => h('li', { dataset: { currency: cur } }, fmt(v, cur)))) : '—';
 
 export const legend = (tone, label) => h('span', { class: 'legend-item' }, h('span', { class: `swatch tone-bg-${tone}` }), label);
 
