@@ -4,7 +4,7 @@
 import { GET } from '../api.js';
 import { goalOf } from '../meta.js';
 import { h, clear, fmtInt, fmtMoney, fmtPct, badge, notice, errorNotice, busy } from '../ui.js';
-import { view, pageHead, card, kpi, currencyList, freshnessLine, exclusionLine, hasUnique } from '../components.js';
+import { view, pageHead, card, kpi, currencyList, groups, freshnessLine, exclusionLine, hasUnique } from '../components.js';
 import { state, base, role, atLeast, takeFlash } from '../state.js';
 import { campaignCreateCard } from '../panels/campaign-create.js';
 
@@ -128,7 +128,7 @@ function renderKpis(el, a) {
 
 /** A figure's <dd>, its length in --chars so a long one scales down to its box. */
 function fig(text) {
-  const dd = h('dd', null, text);
+  const dd = h('dd', null, groups(text));
   dd.style.setProperty('--chars', String(Math.max(6, String(text).length)));
   return dd;
 }
