@@ -2,6 +2,15 @@
 // width (so text stays readable on a phone) and redrawn when that changes.
 // Every chart is role="img" with an aria-label that states its numbers; a
 // data table under each chart carries the same figures.
+//
+// Decision (issue 17, measured 2026-12-07 with `npm pack --dry-run`): keep these
+// hand-written charts rather than vendor a library. This file is ~12.5 KB
+// (~4.2 KB gzipped) for bars, the funnel, a two-axis line chart and a meter;
+// uPlot 1.6.32 ships dist/uPlot.iife.min.js at 51,081 B (+1,857 B CSS),
+// Chart.js 4.6.2 dist/chart.umd.min.js at 212,619 B. Both draw on <canvas>,
+// which screen readers cannot read, so we would still need the aria-label,
+// the SVG title/desc and the data tables; and neither gives the funnel as-is.
+// Revisit if we need zooming, panning or thousands of points per chart.
 
 const NS = 'http://www.w3.org/2000/svg';
 
@@ -149,33 +158,50 @@ function niceStep(max, ticks = 4) {
   return Math.max(1, Math.round(step));
 }
 
+/** A nice scale for `max` with `k` intervals (k from the left axis, so grid lines are shared). */
+function scale(max, k) {
+  const step = niceStep(max, k || 4); // ≥ max / k, so step × k ≥ max
+  return { step, top: k ? step * k : Math.ceil(Math.max(1, max) / step) * step };
+}
+
 /**
- * Line chart over time buckets.
- * points: [{t, ...}]; series: [{key, label, tone}]; opts: {ariaLabel, formatTick(t), formatFull(t)}
+ * Line chart over time buckets, with an optional right-hand axis: series with
+ * axis: 'right' (conversions beside clicks) get their own scale and ticks,
+ * drawn dashed, so 26 conversions are not a flat line under 8,066 clicks.
+ * points: [{t, ...}]; series: [{key, label, tone, axis?}];
+ * opts: {ariaLabel, desc, formatTick(t), formatFull(t)}
  */
-export function lineChart(container, points, series, { ariaLabel, formatTick, formatFull }) {
+export function lineChart(container, points, series, { ariaLabel, desc, formatTick, formatFull }) {
   container.classList.add('chart');
+  const left = series.filter((se) => se.axis !== 'right');
+  const right = series.filter((se) => se.axis === 'right');
+  const maxOf = (ss) => Math.max(1, ...points.flatMap((p) => ss.map((se) => p[se.key] || 0)));
   mount(container, (W) => {
     const H = W < 480 ? 190 : 230;
-    const max = Math.max(1, ...points.flatMap((p) => series.map((se) => p[se.key] || 0)));
-    const step = niceStep(max);
-    const top = Math.ceil(max / step) * step;
-    const padL = textW(top, 12) + 14;
-    const padR = 12;
+    const L = scale(maxOf(left), 0);
+    const k = Math.round(L.top / L.step);
+    const R = right.length ? scale(maxOf(right), k) : null;
+    const padL = textW(L.top, 12) + 14;
+    const padR = R ? textW(R.top, 12) + 14 : 12;
     const padT = 10;
     const padB = 26;
     const iw = W - padL - padR;
     const ih = H - padT - padB;
     const n = Math.max(1, points.length);
     const x = (i) => padL + (n === 1 ? iw / 2 : (i / (n - 1)) * iw);
-    const y = (v) => padT + ih - (v / top) * ih;
+    const y = (v, sc = L) => padT + ih - (v / sc.top) * ih;
     const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': ariaLabel, class: 'svg-chart line-chart' });
     svg.appendChild(s('title', {}, ariaLabel));
+    if (desc) svg.appendChild(s('desc', {}, desc));
     const grid = s('g', { class: 'grid' });
-    for (let v = 0; v <= top; v += step) {
+    const rightTicks = R ? s('g', { class: 'axis-right', 'data-axis': 'right', 'data-top': R.top }) : null;
+    for (let i = 0; i <= k; i++) {
+      const v = i * L.step;
       grid.appendChild(s('line', { x1: padL, x2: W - padR, y1: y(v), y2: y(v), class: v === 0 ? 'axis' : 'gridline' }));
       grid.appendChild(s('text', { x: padL - 6, y: y(v), 'text-anchor': 'end', 'dominant-baseline': 'central', class: 'tick' }, String(v)));
+      if (R) rightTicks.appendChild(s('text', { x: W - padR + 6, y: y(v), 'dominant-baseline': 'central', class: 'tick tick-right' }, String(i * R.step)));
     }
+    if (R) grid.appendChild(s('line', { x1: W - padR, x2: W - padR, y1: padT, y2: padT + ih, class: `axis-right-line tone-stroke-${right[0].tone}` }));
     // X labels: evenly spaced, never closer than ~64 px (the last bucket is
     // always labelled, so a regular label too close to it is dropped).
     const minGap = 64;
@@ -187,13 +213,15 @@ export function lineChart(container, points, series, { ariaLabel, formatTick, fo
       grid.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': i === 0 ? 'start' : isLast ? 'end' : 'middle', class: 'tick' }, formatTick(p.t)));
     });
     svg.appendChild(grid);
+    if (rightTicks) svg.appendChild(rightTicks);
     for (const se of series) {
-      const d = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[se.key] || 0).toFixed(1)}`).join('');
-      svg.appendChild(s('path', { d, class: `line tone-stroke-${se.tone}`, fill: 'none', 'data-series': se.key }));
+      const sc = se.axis === 'right' ? R : L;
+      const d = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[se.key] || 0, sc).toFixed(1)}`).join('');
+      svg.appendChild(s('path', { d, class: `line tone-stroke-${se.tone}${se.axis === 'right' ? ' line-right' : ''}`, fill: 'none', 'data-series': se.key, 'data-axis': se.axis === 'right' ? 'right' : 'left' }));
       if (n <= 60) {
         const dots = s('g', { class: `dots tone-${se.tone}` });
         points.forEach((p, i) => {
-          if (p[se.key]) dots.appendChild(s('circle', { cx: x(i), cy: y(p[se.key]), r: 3 }));
+          if (p[se.key]) dots.appendChild(s('circle', { cx: x(i), cy: y(p[se.key], sc), r: 3 }));
         });
         svg.appendChild(dots);
       }

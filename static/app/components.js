@@ -25,9 +25,22 @@ export function card(title, { id, actions = [], cls = '' } = {}, ...body) {
   );
 }
 
+/**
+ * A KPI tile. A text value's length sets --chars, so long figures
+ * ("$1,032,415.80") scale down to fit the tile (a container query), never overflow.
+ */
 export function kpi(label, value, sub, attrs = {}) {
-  return h('div', { class: 'kpi', ...attrs }, h('div', { class: 'kpi-label' }, label), h('div', { class: 'kpi-value' }, value), sub ? h('div', { class: 'kpi-sub' }, sub) : null);
+  const v = h('div', { class: 'kpi-value' }, typeof value === 'string' ? groups(value) : value);
+  v.style.setProperty('--chars', String(typeof value === 'string' ? Math.max(6, value.length) : 6));
+  return h('div', { class: 'kpi', ...attrs }, h('div', { class: 'kpi-label' }, label), v, sub ? h('div', { class: 'kpi-sub' }, sub) : null);
 }
+
+/** "$1,032,425.80" with a line-break opportunity after each group separator (a figure too long for its box wraps there, not mid-group). */
+export const groups = (text) => String(text).split(/(?<=,)/).flatMap((part, i) => (i ? [h('wbr'), part] : [part]));
+
+/** Amounts in several currencies as a compact list, one small line per currency. */
+export const currencyList = (entries, fmt) =>
+  entries.length ? h('ul', { class: 'currency-list', dataset: { currencies: String(entries.length) } }, entries.map(([cur, v]) => h('li', { dataset: { currency: cur } }, fmt(v, cur)))) : '—';
 
 export const legend = (tone, label) => h('span', { class: 'legend-item' }, h('span', { class: `swatch tone-bg-${tone}` }), label);
 

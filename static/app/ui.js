@@ -61,7 +61,10 @@ export const fmtInt = (n) => (typeof n === 'number' && Number.isFinite(n) ? nf.f
 export function fmtMoney(v, currency = 'USD') {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
   try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency || 'USD' }).format(v);
+    // The currency's own minor units, always shown: $32,415.80, ¥3,200, KWD 1.500.
+    const cur = currency || 'USD';
+    const digits = new Intl.NumberFormat('en-US', { style: 'currency', currency: cur }).resolvedOptions().maximumFractionDigits;
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency: cur, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
   } catch {
     return `${v.toFixed(2)} ${currency || ''}`.trim();
   }

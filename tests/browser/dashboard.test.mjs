@@ -446,6 +446,14 @@ describe('campaign dashboard (UI path)', () => {
     await page.locator('#health-card li[data-check="rollup_consistency"][data-status="PASS"]').waitFor();
   });
 
+  test('the structure editor of a campaign without one says so, and logs no console error (checked below)', async () => {
+    const open = page.locator('#structure-card').getByRole('button', { name: 'Open editor' });
+    await open.click();
+    await page.locator('#structure-card [data-structure="none"]', { hasText: 'No structure yet' }).waitFor();
+    assert.match(await page.locator('#structure-card textarea').inputValue(), /"slug": "spring-promo-details"/);
+    await page.locator('#structure-card').getByRole('button', { name: 'Close editor' }).click();
+  });
+
   test('screenshots at 1280 px and 390 px; no horizontal overflow on a phone', async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForTimeout(200);

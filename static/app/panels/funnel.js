@@ -27,6 +27,7 @@ export function funnelPanel({ campaign, breakdowns }) {
       const f = fr.value.funnel?.[0] || { campaignId: c.campaignId, clicks: 0, botClicks: 0, qualifiedClicks: 0, conversions: 0, revenue: 0, currency: c.currency, testConversions: 0, conversionRate: 0, confidence: 0, interval: { lo: 0, hi: 0 }, breakdown: {} };
       renderFunnel(body, f, fr.value);
       const bd = f.breakdown || {};
+      breakdowns.conversions(f.conversions ?? 0);
       for (const k of ['source', 'country', 'device']) breakdowns.render(k, bd[k] || [], f.currency);
     }
     breakdowns.freshness([fr, seg_, rule_].filter((x) => x.status === 'fulfilled').map((x) => x.value));

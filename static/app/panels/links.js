@@ -180,13 +180,15 @@ export function linksPanel({ campaign, onPrimary } = {}) {
     const qr = qrToggle(l);
     const tp = l.trackingPolicy || {};
     const c = campaign?.();
+    const notTracking = notTrackingReason(l);
     return h(
       'li',
       { class: 'link-item', dataset: { slug: l.slug } },
       h(
         'div',
         { class: 'link-main' },
-        h('div', { class: 'link-title' }, h('strong', null, `/${l.slug}`), c && c.primarySlug === l.slug ? h('span', { class: 'badge badge-info' }, 'PRIMARY') : null, h('span', { class: 'badge badge-neutral' }, (tp.mode || 'DIRECT').replace('_', ' ')), ...controlBadges(l)),
+        h('div', { class: 'link-title' }, h('strong', null, `/${l.slug}`), c && c.primarySlug === l.slug ? h('span', { class: 'badge badge-info' }, 'PRIMARY') : null, h('span', { class: 'badge badge-neutral' }, (tp.mode || 'DIRECT').replace('_', ' ')), notTracking ? h('span', { class: 'badge badge-warn', title: notTracking }, 'NOT TRACKING') : null, ...controlBadges(l)),
+        notTracking ? h('div', { class: 'small not-tracking', dataset: { notTracking: '' } }, notTracking) : null,
         h('div', { class: 'short-url' }, h('a', { href: l.shortUrl, target: '_blank', rel: 'noopener', class: 'mono' }, l.shortUrl)),
         h('div', { class: 'muted small dest', title: l.destinationUrl }, '→ ', l.destinationUrl),
         !scoped && l.campaignId ? h('div', { class: 'small' }, 'Campaign ', h('a', { href: `#/campaigns/${encodeURIComponent(l.campaignId)}` }, l.campaignId)) : null,
@@ -194,6 +196,18 @@ export function linksPanel({ campaign, onPrimary } = {}) {
       ),
       h('div', { class: 'link-actions' }, copyBtn, qr.button, editBtn, delBtn),
     );
+  };
+
+  /**
+   * Why a link records nothing, or null: tracking mode OFF, or its campaign is
+   * not ACTIVE (the campaign from the page, or from the loaded campaign list).
+   */
+  const notTrackingReason = (l) => {
+    if ((l.trackingPolicy || {}).mode === 'OFF') return 'Tracking mode OFF: clicks are not recorded and no click id is added.';
+    if (!l.campaignId) return null;
+    const c = scoped ? campaign() : campaigns.find((x) => x.campaignId === l.campaignId);
+    if (!c || !c.status || c.status === 'ACTIVE') return null;
+    return `Campaign ${c.status}: clicks are not recorded and no click id is added.`;
   };
 
   /** PASSWORD, and EXPIRES/EXPIRED with the time (the fallback URL in the tooltip). */
@@ -240,6 +254,7 @@ export function linksPanel({ campaign, onPrimary } = {}) {
         for (const sel of [filterSel, campSel]) {
           for (const c of campaigns) sel.appendChild(h('option', { value: c.campaignId }, c.name ? `${c.name} (${c.campaignId})` : c.campaignId));
         }
+        if (campaigns.some((c) => c.status && c.status !== 'ACTIVE') && ul.children.length) await reload(); // the NOT TRACKING badges
       } catch {
         /* the selects stay with "none" */
       }

@@ -46,9 +46,10 @@ export function seriesPanel({ campaign }) {
       lineChart(chart, pts, [
         { key: 'clicks', label: 'Clicks', tone: 'c1' },
         { key: 'qualifiedClicks', label: 'Qualified', tone: 'c2' },
-        { key: 'conversions', label: 'Conversions', tone: 'c3' },
+        { key: 'conversions', label: 'Conversions', tone: 'c3', axis: 'right' },
       ], {
         ariaLabel: `${interval === 'hour' ? 'Hourly, last 24 hours' : 'Daily, last 30 days'}: ${fmtInt(totals.clicks)} clicks and ${fmtInt(totals.conv)} conversions in total.`,
+        desc: 'Clicks and qualified clicks are read on the left axis; conversions (dashed line) on the right axis, which has its own scale. The table below lists the same figures.',
         formatTick: tick,
         formatFull: full,
       });
@@ -78,7 +79,12 @@ export function seriesPanel({ campaign }) {
   const cardEl = card(
     'Over time',
     { id: 'series-card', actions: [h('div', { class: 'seg', role: 'group', 'aria-label': 'Interval' }, ivBtns)] },
-    h('div', { class: 'legend', 'aria-hidden': 'true' }, legend('c1', 'Clicks'), legend('c2', 'Qualified'), legend('c3', 'Conversions')),
+    h(
+      'div',
+      { class: 'legend', id: 'series-legend' },
+      h('span', { class: 'legend-group', dataset: { axis: 'left' } }, legend('c1', 'Clicks'), legend('c2', 'Qualified'), h('span', { class: 'legend-axis' }, '· left axis')),
+      h('span', { class: 'legend-group', dataset: { axis: 'right' } }, legend('c3', 'Conversions (dashed)'), h('span', { class: 'legend-axis' }, '· right axis, own scale')),
+    ),
     msg,
     chart,
     fresh,

@@ -1,6 +1,6 @@
 // The "Detail page structure" card: edit, validate, save (each save is a new
 // version) and publish the campaign's login-gated detail page.
-import { GET, PUT, POST, seg } from '../api.js';
+import { GET, PUT, POST, seg, session } from '../api.js';
 import { structureLimit } from '../meta.js';
 import { h, clear, field, fmtInt, notice, errorNotice, announce, busy } from '../ui.js';
 import { card } from '../components.js';
@@ -76,7 +76,7 @@ export function structureCard(c, cbase, onPublished) {
       );
     } catch (e) {
       if (e.status === 404 && !e.missingRoute) {
-        clear(msg, notice('info', h('p', null, 'No structure saved yet: edit the template below and save version 1.')));
+        clear(msg, notice('info', h('p', { dataset: { structure: 'none' } }, 'No structure yet: edit the template below and save version 1.')));
       } else clear(msg, errorNotice(e, 'The detail-page structure editor'));
       if (!ta.value) ta.value = template();
     }
@@ -90,6 +90,7 @@ export function structureCard(c, cbase, onPublished) {
       clear(msg);
       try {
         const out = await PUT(sbase, r.value);
+        session.set(savedKey, '1');
         clear(msg, notice('ok', h('p', null, `Saved version ${out.version}`, out.key ? [' at ', h('code', null, out.key)] : '', '.')));
         announce(`Structure version ${out.version} saved`, 'ok');
       } catch (e) {
@@ -112,12 +113,27 @@ export function structureCard(c, cbase, onPublished) {
       }
     }),
   );
+  // A campaign without a structure is the normal start: the GET would answer
+  // 404, which the browser logs as a console error. So the editor fetches only
+  // when a structure is known to exist (published, or saved from this tab);
+  // otherwise it says "No structure yet" and starts from the template. Load
+  // still fetches on request (and treats a 404 as "none yet").
+  const savedKey = `edge-funnel.structure.${state.handle}.${c.campaignId}`;
+  const known = () => !!c.detailsPageSlug || session.get(savedKey) === '1';
+  const none = () => {
+    clear(msg, notice('info', h('p', { dataset: { structure: 'none' } }, 'No structure yet: edit the template below and save version 1.'), h('p', { class: 'small' }, 'Saved one earlier without publishing it? Press Load to fetch the latest version.')));
+    if (!ta.value) ta.value = template();
+    showValidity();
+  };
   openBtn.addEventListener('click', async () => {
     const open = body.hidden;
     body.hidden = !open;
     openBtn.setAttribute('aria-expanded', String(open));
     openBtn.textContent = open ? 'Close editor' : 'Open editor';
-    if (open && !ta.value) await busy(loadBtn, 'Loading…', load);
+    if (open && !ta.value) {
+      if (known()) await busy(loadBtn, 'Loading…', load);
+      else none();
+    }
   });
   body.append(
     msg,

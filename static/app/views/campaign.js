@@ -50,6 +50,7 @@ export async function render(id) {
           announce(to === 'ACTIVE' ? `Campaign ${c.campaignId} is active and tracking` : `Campaign ${c.campaignId} paused`, 'ok');
           renderHead();
           health.refresh();
+          links.reload(); // NOT TRACKING badges follow the status
           headEl.querySelector('#pause-btn, #activate-btn')?.focus();
         } catch (e) {
           announce(e.message, 'error');

@@ -4,7 +4,7 @@
 import { GET } from '../api.js';
 import { goalOf } from '../meta.js';
 import { h, clear, fmtInt, fmtMoney, fmtPct, badge, notice, errorNotice, busy } from '../ui.js';
-import { view, pageHead, card, kpi, freshnessLine, exclusionLine, hasUnique } from '../components.js';
+import { view, pageHead, card, kpi, currencyList, groups, freshnessLine, exclusionLine, hasUnique } from '../components.js';
 import { state, base, role, atLeast, takeFlash } from '../state.js';
 import { campaignCreateCard } from '../panels/campaign-create.js';
 
@@ -112,7 +112,9 @@ export async function render() {
 
 function renderKpis(el, a) {
   if (!a) return clear(el);
-  const rev = a.currency ? fmtMoney(a.revenue, a.currency) : Object.entries(a.revenueByCurrency || {}).map(([c, v]) => fmtMoney(v, c)).join(' + ') || '—';
+  // One currency: the figure; several: a compact list, one small line per currency.
+  const byCur = Object.entries(a.revenueByCurrency || {});
+  const rev = a.currency ? fmtMoney(a.revenue, a.currency) : byCur.length === 1 ? fmtMoney(byCur[0][1], byCur[0][0]) : currencyList(byCur, fmtMoney);
   clear(
     el,
     kpi('Campaigns', fmtInt(a.campaigns)),
@@ -120,19 +122,26 @@ function renderKpis(el, a) {
     kpi('Qualified', fmtInt(a.qualifiedClicks)),
     hasUnique(a) ? kpi('Unique clicks', fmtInt(a.uniqueClicks), 'distinct visitors', { title: 'Qualified clicks from distinct visitors, counted once per link and UTC day.' }) : null,
     kpi('Conversions', fmtInt(a.conversions), a.qualifiedClicks ? `${fmtPct(a.conversionRate)} rate` : null),
-    kpi('Revenue', rev),
+    kpi('Revenue', rev, null, { dataset: { kpi: 'revenue' } }),
   );
+}
+
+/** A figure's <dd>, its length in --chars so a long one scales down to its box. */
+function fig(text) {
+  const dd = h('dd', null, groups(text));
+  dd.style.setProperty('--chars', String(Math.max(6, String(text).length)));
+  return dd;
 }
 
 function renderCardStats(dl, f, placeholder = '…') {
   const v = (x) => (f ? x : placeholder);
   clear(
     dl,
-    h('div', null, h('dt', null, 'Clicks'), h('dd', null, v(fmtInt(f?.clicks ?? 0)))),
-    hasUnique(f) ? h('div', { title: 'Qualified clicks from distinct visitors, once per link and UTC day' }, h('dt', null, 'Unique'), h('dd', null, fmtInt(f.uniqueClicks))) : null,
+    h('div', null, h('dt', null, 'Clicks'), fig(v(fmtInt(f?.clicks ?? 0)))),
+    hasUnique(f) ? h('div', { title: 'Qualified clicks from distinct visitors, once per link and UTC day' }, h('dt', null, 'Unique'), fig(fmtInt(f.uniqueClicks))) : null,
     // Four figures in a narrow card: "Conv." (the full word for screen readers and on hover).
-    h('div', null, h('dt', null, hasUnique(f) ? h('abbr', { title: 'Conversions' }, 'Conv.') : 'Conversions'), h('dd', null, v(fmtInt(f?.conversions ?? 0)))),
-    h('div', null, h('dt', null, 'Revenue'), h('dd', null, v(fmtMoney(f?.revenue ?? 0, f?.currency || 'USD')))),
+    h('div', null, h('dt', null, hasUnique(f) ? h('abbr', { title: 'Conversions' }, 'Conv.') : 'Conversions'), fig(v(fmtInt(f?.conversions ?? 0)))),
+    h('div', null, h('dt', null, 'Revenue'), fig(v(fmtMoney(f?.revenue ?? 0, f?.currency || 'USD')))),
   );
 }
 

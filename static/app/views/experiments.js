@@ -127,7 +127,7 @@ function resultsPanel(r) {
     return h(
       'li',
       { class: `ci-row${r.winner === v.id ? ' ci-winner' : ''}`, dataset: { variant: v.id } },
-      h('div', { class: 'ci-name' }, h('strong', null, v.id), h('span', { class: 'muted small' }, ` ${v.weight}%`), r.winner === v.id ? winnerBadge() : null),
+      h('div', { class: 'ci-name' }, h('strong', { class: 'mono' }, v.id), h('span', { class: 'muted small' }, ` ${v.weight}%`), r.winner === v.id ? winnerBadge() : null),
       h('div', { class: 'ci-track', role: 'img', 'aria-label': label, title: label },
         h('span', { class: 'ci-bar', style: `left:${pos(lo)};width:calc(${pos(hi)} - ${pos(lo)})`, dataset: { lo, hi } }),
         h('span', { class: 'ci-tick', style: `left:${pos(v.conversionRate)}`, dataset: { rate: v.conversionRate } }),

@@ -136,7 +136,7 @@ export async function render() {
               h(
                 'div',
                 null,
-                h('div', { class: 'link-title' }, h('strong', { class: 'break' }, w.url), ' ', badge(w.disabledAt ? 'DISABLED' : 'ENABLED')),
+                h('div', { class: 'link-title' }, h('strong', null, h('span', { class: 'mono break' }, w.url)), ' ', badge(w.disabledAt ? 'DISABLED' : 'ENABLED')),
                 h('div', { class: 'small' }, (w.events || []).join(', ')),
                 w.disabledAt ? h('div', { class: 'small webhook-disabled' }, `Disabled ${fmtTime(w.disabledAt)}: ${w.disabledReason || ''} No events are sent until you enable it.`) : null,
                 h('div', { class: 'muted small' }, `Added ${fmtTime(w.createdAt)}`),
