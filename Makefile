@@ -118,8 +118,8 @@ dry-run: build
 	wrangler deploy --dry-run --outdir build/dry-run
 	@ls -l build/dry-run
 
-## Everything CI runs: check, unit, end-to-end, browser, dry run, bench smoke.
-test: tools check test-unit test-e2e test-browser dry-run bench-smoke
+## Everything CI runs: check, unit, end-to-end, browser, API fuzzing, dry run, bench smoke.
+test: tools check test-unit test-e2e test-browser test-api dry-run bench-smoke
 
 JS_FILES := $(shell find src static scripts bench tests -name '*.js' -o -name '*.mjs' | grep -v node_modules)
 
