@@ -111,6 +111,11 @@ try {
     '--request-timeout', '20',
     '--no-color',
   ], { EF_JWT: app.ownerToken, EF_PAT: pat });
+  // What the Worker answered, from its request log: evidence that the
+  // generated requests reached real resources, not only 4xx.
+  const statuses = {};
+  for (const m of app.log().matchAll(/\[wrangler:info\] [A-Z]+ \S+ (\d{3}) /g)) statuses[m[1]] = (statuses[m[1]] ?? 0) + 1;
+  console.log(`Worker answered: ${Object.entries(statuses).map(([k, n]) => `${k}×${n}`).join(', ')}`);
   if (code !== 0) console.error(`schemathesis failed (exit ${code}); seed ${SEED}. Worker log tail:\n${app.log().slice(-4000)}`);
 } finally {
   app.stop();
