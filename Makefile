@@ -22,7 +22,7 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs' -o -name '*.js') Cargo.toml Cargo.lock
 
-.PHONY: help tools browser wrk bench-smoke dev test test-unit test-e2e test-mcp test-browser build token dry-run bench fuzz fmt clean check lint
+.PHONY: help tools browser wrk schemathesis bench-smoke dev test test-unit test-e2e test-mcp test-browser test-api build token dry-run bench fuzz fmt clean check lint
 
 ## Every target with a `##` line above it, listed by `make help`.
 help:
@@ -44,6 +44,13 @@ browser:
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
+SCHEMATHESIS_VERSION := 4.32.5
+VENV := .tools/venv
+## Install Schemathesis (PyPI, pinned) into .tools/venv for `make test-api`.
+schemathesis:
+	@$(VENV)/bin/schemathesis --version 2>/dev/null | grep -q "$(SCHEMATHESIS_VERSION)" || \
+		{ python3 -m venv $(VENV) && $(VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
+
 # The npm packages (wrangler, Node 22, binaryen, esbuild, playwright-core, …).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -61,7 +68,7 @@ build: tools $(WASM)
 WASM_OPT_FLAGS := -O1 --dae-optimizing --code-folding --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
 	--enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling
 
-$(WASM): $(SOURCES) src/edge/mcp_tools.json
+$(WASM): $(SOURCES) src/edge/mcp_tools.json src/core/openapi.json
 	worker-build --release --no-opt
 	wasm-opt $(WASM_OPT_FLAGS) $@ -o $@.opt && mv $@.opt $@
 	@touch $@
@@ -102,14 +109,18 @@ test-e2e: build
 test-browser: build browser
 	node --test --test-concurrency=1 --test-reporter=spec 'tests/browser/*.test.mjs'
 
+## Fuzz a fresh Worker from GET /openapi.json with Schemathesis: no 5xx, every response as documented.
+test-api: build schemathesis
+	node scripts/schemathesis.mjs
+
 ## `wrangler deploy --dry-run` of the built bundle.
 dry-run: build
 	@rm -rf build/dry-run
 	wrangler deploy --dry-run --outdir build/dry-run
 	@ls -l build/dry-run
 
-## Everything CI runs: check, unit, end-to-end, browser, dry run, bench smoke.
-test: tools check test-unit test-e2e test-mcp test-browser dry-run bench-smoke
+## Everything CI runs: check, unit, end-to-end, MCP conformance, browser, API fuzzing, dry run, bench smoke.
+test: tools check test-unit test-e2e test-mcp test-browser test-api dry-run bench-smoke
 
 ## The official MCP conformance suite (server mode) on the scenarios that apply to our tools-only server.
 test-mcp: build

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod json;
 pub mod link;
 pub mod mcp;
+pub mod openapi;
 pub mod paging;
 pub mod qr;
 pub mod redirect;

@@ -39,6 +39,8 @@ pub enum Route {
     Healthz,
     /// The enumerations and limits clients build forms from (`core::catalog`).
     Meta,
+    /// This API's OpenAPI 3.1 description (`core::openapi`).
+    OpenApi,
     /// Local development only (`DEV_SIGN_IN`): a JWT for the dashboard's one-click sign-in.
     DevToken,
     /// Local development only: switch injected faults (tests).
@@ -112,7 +114,7 @@ impl Route {
         use Route::*;
         Some(match self {
             // A visitor's query, or a probe's cache-buster: passed through.
-            Redirect(..) | Unlock(..) | DetailPage(..) | Healthz | Meta => return None,
+            Redirect(..) | Unlock(..) | DetailPage(..) | Healthz | Meta | OpenApi => return None,
             CampaignList(_) => &["status", "limit", "cursor"],
             LinkList(_) => &["campaignId", "limit", "cursor"],
             ExperimentList(_) => &["slug", "limit", "cursor"],
@@ -248,6 +250,10 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
         },
         ["v2", "meta"] => match method {
             Get | Head => m(None, Need::PUBLIC, Ok(Route::Meta)),
+            _ => na("GET, HEAD"),
+        },
+        ["openapi.json"] => match method {
+            Get | Head => m(None, Need::PUBLIC, Ok(Route::OpenApi)),
             _ => na("GET, HEAD"),
         },
         ["v2", "dev", "token"] => match method {

@@ -12,7 +12,7 @@ use crate::core::experiment::{
     NewExperiment, Status, VariantStats,
 };
 use crate::core::funnel::Snapshot;
-use crate::core::ids::{ExperimentId, Handle};
+use crate::core::ids::{ExperimentId, Handle, Slug};
 use crate::core::paging::Page;
 use crate::core::time::rfc3339;
 use crate::core::webhook::EventType;
@@ -170,6 +170,12 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
     let q = Query::of(req);
     q.only(&["limit", "cursor", "slug"])?;
     let page = Page::parse(q.get("limit"), q.get("cursor"))?;
+    // A malformed filter is refused, never a silently empty list; empty is no filter.
+    let slug = q
+        .get("slug")
+        .filter(|s| !s.is_empty())
+        .map(|s| Slug::parse_field(s, "slug"))
+        .transpose()?;
     let rows = ctx
         .db
         .all::<ExperimentRow>(
@@ -180,7 +186,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             &[
                 text(h.as_str()),
                 text(page.after.as_deref().unwrap_or("")),
-                opt_text(q.get("slug")),
+                opt_text(slug.as_ref().map(Slug::as_str)),
                 int(i64::from(page.limit) + 1),
             ],
         )

@@ -225,6 +225,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
             http::ok(serde_json::json!({"ok": true}))
         }
         Route::Meta => http::ok(crate::core::catalog::catalog()),
+        Route::OpenApi => Ok(http::openapi()),
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
         Route::DevClock => dev_clock(c, &mut req).await,

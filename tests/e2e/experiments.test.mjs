@@ -64,6 +64,12 @@ describe('experiments', () => {
     assert.equal((await put('exp-b', { slug: 'exp-link', variants: variants('exp-link') })).status, 201, 'a DRAFT alongside is fine');
     const list = await app.api('GET', `${H}/experiments?slug=exp-link`);
     assert.deepEqual(list.body.experiments.map((e) => [e.experimentId, e.status]), [['exp-a', 'RUNNING'], ['exp-b', 'DRAFT']]);
+    // A malformed filter is refused, not answered with an empty list; an empty one is no filter.
+    const badFilter = await app.api('GET', `${H}/experiments?slug=Not%20A%20Slug`);
+    assert.deepEqual([badFilter.status, badFilter.body.error.code], [400, 'invalid_field'], badFilter.text);
+    assert.match(badFilter.body.error.message, /slug/);
+    const unfiltered = await app.api('GET', `${H}/experiments?slug=`);
+    assert.deepEqual(unfiltered.body.experiments.map((e) => e.experimentId), ['exp-a', 'exp-b']);
     assert.equal((await app.api('DELETE', `${H}/experiments/exp-b`)).status, 204);
     assert.equal((await app.api('GET', `${H}/experiments/exp-b`)).status, 404);
     const bad = [
