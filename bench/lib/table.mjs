@@ -33,7 +33,7 @@ export function renderTable(res, { smoke }) {
       continue;
     }
     const [ours, trivial, ...extra] = m.variants;
-    const label = m.mode === 'direct' ? '1a redirect, direct (Miniflare, one workerd)' : '1b redirect, `wrangler dev` (proxy in front)';
+    const label = m.mode === 'direct' ? '1a redirect, direct socket (Miniflare `unsafeDirectSockets`, one workerd)' : '1b redirect, `wrangler dev` (proxy in front)';
     const runs = `median of ${ours.runs.length}`;
     const tput = ours.rps / trivial.rps;
     const p99 = ours.p99 / trivial.p99;
@@ -50,8 +50,12 @@ export function renderTable(res, { smoke }) {
       add(label, `${v.name}: req/s · p50 · p99`, `${int(v.rps)} · ${ms(v.p50)} · ${ms(v.p99)}`, int(trivial.rps), x(v.rps / trivial.rps), 'info', 'info');
     }
     const bd = m.breakdown;
+    const ref = bd?.rows?.[0];
+    const benchRow = bd?.rows?.find((b) => b.bench);
     for (const b of bd?.rows ?? []) {
-      add('1c where the time goes (direct, one run each)', b.what, `${int(b.rps)} req/s · p50 ${ms(b.p50)} · CPU ${ms(b.cpuMs)}/req`, `${int(bd.rows[0].rps)} req/s · CPU ${ms(bd.rows[0].cpuMs)}/req`, x(b.rps / bd.rows[0].rps), 'info', b.errors ? `${b.errors} errors` : 'info');
+      const rounds = b.rounds ? `median of ${b.rounds} alternating rounds` : 'one run';
+      const vsBench = benchRow && b !== benchRow && b.rounds ? ` · CPU ${x(b.cpuMs / benchRow.cpuMs)} the benchmark's` : '';
+      add(`1c rows, direct socket (${rounds})`, b.what, `${int(b.rps)} req/s · p50 ${ms(b.p50)} · CPU ${ms(b.cpuMs)}/req`, `${int(ref.rps)} req/s · CPU ${ms(ref.cpuMs)}/req`, `${x(b.rps / ref.rps)} req/s · ${x(b.cpuMs / ref.cpuMs)} CPU${vsBench}`, 'info', b.errors ? `${b.errors} errors` : 'info');
     }
     for (const prof of bd?.profiles ?? []) {
       if (prof.error) {
@@ -63,6 +67,20 @@ export function renderTable(res, { smoke }) {
         add(`1d CPU profile of the Worker isolate: ${prof.what}`, 'share of sampled JS + wasm self time, by area', iso.areas.slice(0, 5).map((a) => `${a.name} ${pct(a.ms)}`).join(' · '), `${int(prof.requests)} redirects`, '', '', 'info');
       }
     }
+  }
+
+  const cs = res.coldStart;
+  if (cs?.error) add('1e cold start', 'failed to run', cs.error.split('\n')[0].slice(0, 120), '', '', '', '❌ error');
+  else if (cs) {
+    const label = `1e cold start (fresh workerd via Miniflare, direct socket; median of ${cs.starts})`;
+    const trivial = cs.workers.find((w) => w.name.startsWith('fixed-302'));
+    const rs = cs.workers.find((w) => w.name.startsWith('minimal workers-rs'));
+    const ours = cs.workers[0];
+    for (const w of cs.workers) {
+      const vs = rs ? `${x(w.firstResponseMs / rs.firstResponseMs)} minimal Rust` : `${x(w.firstResponseMs / trivial.firstResponseMs)} fixed 302`;
+      add(label, `${w.name}: to first response (workerd ready · first request)`, `${ms(w.firstResponseMs)} (${ms(w.readyMs)} · ${ms(w.firstRequestMs)})`, rs ? ms(rs.firstResponseMs) : ms(trivial.firstResponseMs), vs, w === ours && rs ? '≤ 1.5× minimal Rust' : 'info', w === ours && rs ? status(ours.firstResponseMs / rs.firstResponseMs <= 1.5, smoke) : 'info');
+    }
+    if (cs.missing) add(label, 'minimal workers-rs 302 Worker', 'not measured', cs.missing, '', '≤ 1.5× minimal Rust', 'n/a');
   }
 
   if (res.bundle) {
