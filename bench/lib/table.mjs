@@ -185,6 +185,21 @@ export function renderDetails(res) {
       }).join(' | ') + ' |');
     }
   }
+  for (const bd of (res.redirect ?? []).map((m) => m.breakdown).filter((b) => b?.rows?.some((r) => r.runs))) {
+    out.push('\n**1c rows, direct socket, per round** (every row once per round, in this order; req/s · workerd CPU per request):\n');
+    const rounds = Math.max(...bd.rows.map((r) => r.runs?.length ?? 0));
+    out.push('| row | ' + Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(' | ') + ' |');
+    out.push('|---|' + Array.from({ length: rounds }, () => '--:').join('|') + '|');
+    for (const r of bd.rows) {
+      if (!r.runs) continue;
+      out.push(`| ${r.what.replace(/\|/g, '\\|')} | ` + r.runs.map((x) => `${int(x.rps)} · ${ms(x.cpuMs)}${x.errors ? ` · ${x.errors} errors` : ''}`).join(' | ') + ' |');
+    }
+  }
+  if (res.coldStart?.workers) {
+    const cs = res.coldStart;
+    out.push(`\n**1e cold starts** (ms from \`new Miniflare\` to the first response; alternating${cs.missing ? `; ${cs.missing}` : ''}):\n`);
+    for (const w of cs.workers) out.push(`- ${w.name} (upload ${Number.isFinite(w.uploadGzipKiB) ? `${w.uploadGzipKiB.toFixed(1)} KiB gzip` : '?'}; status ${w.statuses.join('/')}): ${w.runs.map((r) => r.firstResponseMs.toFixed(0)).join(', ')}`);
+  }
   for (const g of res.ingest ?? []) {
     if (!g.steps) continue;
     out.push(`\n**Ingest steps, ROLLUP_SHARDS=${g.shards}** (wrk connections → rates):\n`);
