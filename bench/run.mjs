@@ -12,12 +12,13 @@
 // BENCH_CONNECTIONS (16), BENCH_BIG_CLICKS (200000), BENCH_SMALL_CLICKS (1000),
 // BENCH_MODES ("direct,wrangler dev"), BENCH_BREAKDOWN_SECONDS (5; 0 skips the breakdown
 // and profile), BENCH_STATE_DIR (local D1/DO state; default /dev/shm when writable),
-// BENCH_TRUST_HEALTH_READS (30), BENCH_TRUST_EXPORT_RUNS (2).
+// BENCH_TRUST_HEALTH_READS (30), BENCH_TRUST_EXPORT_RUNS (2), BENCH_COLD_STARTS (10).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareWorkspace } from './lib/bundle.mjs';
+import { coldStartSection } from './lib/coldstart.mjs';
 import { criterionSection } from './lib/criterion.mjs';
 import { BENCH, ROOT, log, machine } from './lib/env.mjs';
 import { funnelSection, startFunnelServer } from './lib/funnel.mjs';
@@ -40,8 +41,9 @@ const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? N
 
 const cfg = smoke
   ? {
-      runs: 1, seconds: 1, warmupSeconds: 0, connections: 16, threads: 2,
-      assetsVariant: false, breakdownSeconds: 0,
+      smoke: true, runs: 1, seconds: 1, warmupSeconds: 0, connections: 16, threads: 2,
+      // Every redirect row and the cold start run once, 1 s / 1 start each (no profile, no disk row).
+      assetsVariant: true, breakdownSeconds: 1, coldStarts: 1,
       smallClicks: 50, bigClicks: 50, funnelReads: 10, funnelWarmup: 2,
       trustSmallClicks: 20, trustBigClicks: 60, trustTemplateClicks: 10, trustHealthReads: 3, trustHealthWarmup: 1, trustExportRuns: 1,
       modes: ['direct', 'wrangler dev'],
@@ -49,7 +51,7 @@ const cfg = smoke
   : {
       runs: env('BENCH_RUNS', 3), seconds: env('BENCH_SECONDS', 10), warmupSeconds: 5,
       connections: env('BENCH_CONNECTIONS', 16), threads: 2,
-      assetsVariant: true, breakdownSeconds: env('BENCH_BREAKDOWN_SECONDS', 5),
+      assetsVariant: true, breakdownSeconds: env('BENCH_BREAKDOWN_SECONDS', 5), coldStarts: env('BENCH_COLD_STARTS', 10),
       smallClicks: env('BENCH_SMALL_CLICKS', 1000), bigClicks: env('BENCH_BIG_CLICKS', 200_000),
       funnelReads: 200, funnelWarmup: 20,
       trustSmallClicks: env('BENCH_SMALL_CLICKS', 1000), trustBigClicks: env('BENCH_BIG_CLICKS', 200_000),
@@ -106,7 +108,7 @@ const res = {};
 // full run starts each section's servers only when the previous section ended.
 const early = {};
 if (smoke) {
-  if (want('redirect')) for (const mode of cfg.modes) early[mode] = startPair(mode, ws, secret);
+  if (want('redirect')) for (const mode of cfg.modes) early[mode] = startPair(mode, ws, secret, { withAssetsVariant: mode === 'direct' && cfg.assetsVariant });
   if (want('funnel')) early.funnel = startFunnelServer(ws, secret);
   if (want('trust')) early.trust = startTrustServer(ws, secret);
   for (const p of Object.values(early)) p.catch(() => {}); // reported where awaited
@@ -120,6 +122,7 @@ try {
     for (const mode of cfg.modes) {
       res.redirect.push({ mode, ...(await section(`redirect ${mode}`, () => redirectMode(mode, ws, secret, cfg, early[mode]))) });
     }
+    res.coldStart = await section('cold start', () => coldStartSection(ws, cfg));
   }
   if (want('funnel')) res.funnel = await section('funnel', () => funnelSection(ws, secret, cfg, early.funnel));
   if (want('trust')) res.trust = await section('trust', () => trustSection(ws, secret, cfg, early.trust));
@@ -153,7 +156,7 @@ const report = `# edge-funnel benchmark results
 - **Load (uptime) after:** \`${after.uptime}\`
 - **Command:** \`make bench\` → \`cargo bench --bench redirect\` + \`${command}\`
 - **Worker measured:** snapshot of \`build/\` (index_bg.wasm written ${ws.build.wasmModified}); git HEAD then: ${ws.build.head}${ws.build.dirty ? ' (src/ or Cargo files had uncommitted changes)' : ''}
-- **Local D1/DO state:** \`${STATE_ROOT}\`; direct mode serves edge-funnel without the static-assets router (measured separately as a variant)
+- **Local D1/DO state:** \`${STATE_ROOT}\`; direct mode sends the load to each Worker's own workerd socket (Miniflare \`unsafeDirectSockets\`: no entry worker, no static-assets router); the entry-worker + assets-router path is a labelled extra row
 - **Tools:** wrangler ${version('wrangler')}, miniflare ${version('miniflare')}, workerd ${version('workerd')}, node ${process.version}, wrk (${cfg.connections} connections, ${cfg.threads} threads, ${cfg.seconds} s per run, ${cfg.runs} runs per side, alternating)
 
 Ratios are edge-funnel / trivial from runs alternated in the same session; absolute

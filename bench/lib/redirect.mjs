@@ -7,6 +7,7 @@ import { profileWhile } from './profile.mjs';
 import { STATE_ROOT, startDirect, startWranglerDev, errorLines } from './serve.mjs';
 import { wrk } from './wrk.mjs';
 
+export const ENTRY_VARIANT = 'edge-funnel via Miniflare\'s entry worker + assets router (extra row, not a target)';
 const CAMPAIGN = 'spring';
 const SLUG = 'spring';
 /** The visitor: desktop Chrome from an email campaign (matches the third rule). */
@@ -33,7 +34,9 @@ export async function startPair(mode, ws, secret, { withAssetsVariant = false } 
     // router Miniflare puts in front is measured separately, as a variant).
     starts.push(startDirect(ws.app, { vars, migrations: true, readyPath: '/healthz', assets: false }));
     starts.push(startDirect(ws.trivial, {}));
-    if (withAssetsVariant) starts.push(startDirect(ws.app, { vars, migrations: true, readyPath: '/healthz', assets: true }));
+    // The labelled extra row: the Worker as `wrangler.toml` configures it, behind
+    // Miniflare's entry worker and its static-assets router (not production's path).
+    if (withAssetsVariant) starts.push(startDirect(ws.app, { vars, migrations: true, readyPath: '/healthz', assets: true, directSocket: false }));
   } else {
     starts.push(startWranglerDev(ws.app.projectDir, { vars, migrations: true, readyPath: '/healthz' }));
     starts.push(startWranglerDev(ws.trivial.projectDir, {}));
@@ -47,7 +50,7 @@ export async function startPair(mode, ws, secret, { withAssetsVariant = false } 
   }
   const [ours, trivial, oursAssets] = servers;
   const variants = [];
-  for (const [name, server] of [['edge-funnel', ours], ['edge-funnel + assets router', oursAssets]]) {
+  for (const [name, server] of [['edge-funnel', ours], [ENTRY_VARIANT, oursAssets]]) {
     if (!server) continue;
     const c = client(server.base, secret);
     const path = await seedCampaign(c, { campaignId: CAMPAIGN, slug: SLUG });
@@ -129,10 +132,28 @@ export async function redirectMode(mode, ws, secret, cfg, started) {
   }
 }
 
+/** Two rules with the pattern conditions, ahead of the benchmark's three; neither fires for the visitor. */
+export const PATTERN_RULES = [
+  {
+    ruleId: 'ua-mobile-pattern',
+    priority: 500,
+    when: { userAgentMatches: '(?i)(iphone|ipad|android).*mobile' },
+    variant: { id: 'ua-mobile', destinationUrl: 'https://m.shop.example.com/pattern' },
+  },
+  {
+    ruleId: 'social-referrer',
+    priority: 400,
+    when: { referrerMatches: '^https://(www\\.)?(facebook\\.com|t\\.co|instagram\\.com)/' },
+    variant: { id: 'social', destinationUrl: 'https://shop.example.com/social' },
+  },
+];
+export const PASSWORD = 'bench pass';
+
 /**
- * One run per request kind on the same direct server, to split the cost of a
- * tracked, personalized redirect into its layers; then the same redirect with
- * local state on disk, and a CPU profile of it (information, not targets).
+ * The direct-socket rows (1c): each request kind against the fixed-302 Worker,
+ * in alternating rounds (every kind once per round, `cfg.runs` rounds), medians
+ * of req/s and workerd CPU per request; then the same redirect with local state
+ * on disk and a CPU profile (information, not targets; both skipped in --smoke).
  */
 async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   const c = ours.client;
@@ -155,32 +176,86 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
       { id: 'b', destinationUrl: 'https://shop.example.com/b', weight: 50 },
     ],
   }));
+  // The same kind of tracked link behind a password, measured as the form's POST
+  // with the right password (the PBKDF2 check, 100,000 iterations, then the 302).
+  await seedCampaign(c, { campaignId: 'pwlink', slug: 'pw', rules: false });
+  await c.must('password link', c.api('PUT', `${H}/links/pw`, {
+    destinationUrl: 'https://shop.example.com/spring', campaignId: 'pwlink', password: PASSWORD,
+    trackingPolicy: { mode: 'DIRECT', appendContextParam: true },
+  }));
   const base = ours.server.base;
+  const pwTry = await fetch(`${base}/${HANDLE}/pw${VISITOR_QUERY}`, {
+    method: 'POST', redirect: 'manual', body: `password=${encodeURIComponent(PASSWORD)}`,
+    headers: { ...HEADERS, 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  await pwTry.arrayBuffer();
+  if (pwTry.status !== 302) throw new Error(`password link: the right password answered ${pwTry.status}, not 302`);
+
+  // The pattern rules on their own server (rules are per handle: on the main one
+  // they would be evaluated by every other row too): the benchmark's campaign,
+  // link and 3 rules plus 2 pattern rules evaluated first, none of them fires.
+  const pat = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false });
+  const patClient = client(pat.base, secret);
+  const patUrl = pat.base + (await seedCampaign(patClient, { campaignId: CAMPAIGN, slug: SLUG })) + VISITOR_QUERY;
+  for (const { ruleId, ...body } of PATTERN_RULES) {
+    await patClient.must(`rule ${ruleId}`, patClient.api('PUT', `${H}/rules/${ruleId}`, { enabled: true, ...body }));
+  }
+  const patFirst = await oneClick(patUrl);
+  if (patFirst.status !== 302 || !EXPECTED_LOCATION.test(patFirst.location ?? '')) {
+    await pat.stop();
+    throw new Error(`pattern rules: expected the third benchmark rule's 302, got ${patFirst.status} ${patFirst.location}`);
+  }
+
   const load = { seconds: cfg.breakdownSeconds, connections: cfg.connections, threads: cfg.threads, headers: HEADERS };
   // The trivial Worker again, reading `request.cf.country` once (as a tracked
   // redirect must): what that runtime call alone costs.
   const trivialCf = await startDirect(ws.trivialCf, { assets: false });
+  const settle = (cl, id) => ({ client: cl, id });
   const kinds = [
-    ['trivial JS Worker (fixed 302)', trivial.url],
-    ['trivial JS Worker + one `request.cf` read', `${trivialCf.base}/${HANDLE}/${SLUG}${VISITOR_QUERY}`, trivialCf],
-    ['GET /healthz (the async Rust `fetch` path: routing, JSON, no storage)', `${base}/healthz`],
-    ['untracked link (sync fast path: cache + `request.cf` (country rules) + decide + 302)', `${base}/${HANDLE}/plain${VISITOR_QUERY}`],
-    ['DRAFT-campaign link (+ click id, nothing recorded)', `${base}/${HANDLE}/draft${VISITOR_QUERY}`],
-    ['tracked link (+ batched D1 insert + rollup DO, after the response)', `${base}/${HANDLE}/norules${VISITOR_QUERY}`],
-    ['tracked link in a RUNNING 50/50 experiment (+ draw, Set-Cookie, per-variant rows)', `${base}/${HANDLE}/exp${VISITOR_QUERY}`],
-    ['tracked link + 3 rules (the benchmark)', ours.url],
+    { what: 'fixed-302 JS Worker (the reference)', url: trivial.url, server: trivial.server },
+    { what: 'fixed 302 + one `request.cf` read', url: `${trivialCf.base}/${HANDLE}/${SLUG}${VISITOR_QUERY}`, server: trivialCf },
+    { what: 'GET /healthz (the async Rust `fetch` path: routing, JSON, no storage)', url: `${base}/healthz` },
+    { what: 'untracked link (no campaign; the handle\'s 3 rules evaluated, none fires)', url: `${base}/${HANDLE}/plain${VISITOR_QUERY}` },
+    { what: 'DRAFT-campaign link (+ click id, nothing recorded)', url: `${base}/${HANDLE}/draft${VISITOR_QUERY}` },
+    { what: 'tracked link without rules (ACTIVE, DIRECT, context param; D1 + rollup after the response)', url: `${base}/${HANDLE}/norules${VISITOR_QUERY}`, settle: settle(c, 'norules') },
+    { what: 'the benchmark redirect (tracked + 3 rules, third fires)', url: ours.url, settle: settle(c, CAMPAIGN), bench: true },
+    { what: 'experiment link (tracked, RUNNING, 2 variants: draw + Set-Cookie)', url: `${base}/${HANDLE}/exp${VISITOR_QUERY}`, settle: settle(c, 'exp') },
+    { what: 'password link, the form\'s POST with the right password (PBKDF2-SHA256 100,000 iterations, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), script: 'password.lua', env: { BENCH_PASSWORD: encodeURIComponent(PASSWORD) } },
+    { what: 'pattern rules (userAgentMatches + referrerMatches, none fires) + the benchmark\'s 3 rules, tracked (own server)', url: patUrl, server: pat, settle: settle(patClient, CAMPAIGN) },
   ];
-  const rows = [];
-  for (const [i, [what, url, own]] of kinds.entries()) {
-    const server = own ?? (i === 0 ? trivial.server : ours.server);
-    const cpu0 = server.cpu();
-    const r = await wrk(url, load);
-    for (const id of [CAMPAIGN, 'norules', 'exp']) await waitSettled(c, id, { quietMs: 1500 });
-    const cpuMs = ((server.cpu() - cpu0) * 1000) / Math.max(1, r.requests);
-    rows.push({ what, rps: r.rps, p50: r.p50, p99: r.p99, cpuMs, errors: r.non2xx3xx + r.socketErrors });
-    log(`breakdown: ${what}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms`);
+  for (const k of kinds) {
+    k.server ??= ours.server;
+    k.runs = [];
   }
-  await trivialCf.stop();
+  try {
+    for (let round = 0; round < cfg.runs; round++) {
+      for (const k of kinds) {
+        const since = Date.now();
+        const cpu0 = k.server.cpu();
+        const r = await wrk(k.url, { ...load, script: k.script, env: k.env });
+        if (k.settle) await waitSettled(k.settle.client, k.settle.id, { quietMs: 1000 });
+        const cpuMs = ((k.server.cpu() - cpu0) * 1000) / Math.max(1, r.requests);
+        const errors = r.non2xx3xx + r.socketErrors + errorLines(k.server, since).length;
+        k.runs.push({ rps: r.rps, p50: r.p50, p99: r.p99, cpuMs, errors, requests: r.requests });
+        log(`rows round ${round + 1}/${cfg.runs}: ${k.what}: ${r.rps.toFixed(0)} req/s, CPU ${cpuMs.toFixed(3)} ms/req${errors ? `, ${errors} errors` : ''}`);
+      }
+    }
+  } finally {
+    await trivialCf.stop();
+    await pat.stop();
+  }
+  const rows = kinds.map((k) => ({
+    what: k.what,
+    rounds: k.runs.length,
+    rps: median(k.runs.map((r) => r.rps)),
+    p50: median(k.runs.map((r) => r.p50)),
+    p99: median(k.runs.map((r) => r.p99)),
+    cpuMs: median(k.runs.map((r) => r.cpuMs)),
+    errors: k.runs.reduce((a, r) => a + r.errors, 0),
+    runs: k.runs,
+    bench: k.bench,
+  }));
+  if (cfg.smoke) return { rows, profiles: [] };
 
   // The same redirect with the local D1/DO state on the VM's disk.
   if (STATE_ROOT !== tmpdir()) {

@@ -33,7 +33,7 @@ export function renderTable(res, { smoke }) {
       continue;
     }
     const [ours, trivial, ...extra] = m.variants;
-    const label = m.mode === 'direct' ? '1a redirect, direct (Miniflare, one workerd)' : '1b redirect, `wrangler dev` (proxy in front)';
+    const label = m.mode === 'direct' ? '1a redirect, direct socket (Miniflare `unsafeDirectSockets`, one workerd)' : '1b redirect, `wrangler dev` (proxy in front)';
     const runs = `median of ${ours.runs.length}`;
     const tput = ours.rps / trivial.rps;
     const p99 = ours.p99 / trivial.p99;
@@ -50,8 +50,12 @@ export function renderTable(res, { smoke }) {
       add(label, `${v.name}: req/s · p50 · p99`, `${int(v.rps)} · ${ms(v.p50)} · ${ms(v.p99)}`, int(trivial.rps), x(v.rps / trivial.rps), 'info', 'info');
     }
     const bd = m.breakdown;
+    const ref = bd?.rows?.[0];
+    const benchRow = bd?.rows?.find((b) => b.bench);
     for (const b of bd?.rows ?? []) {
-      add('1c where the time goes (direct, one run each)', b.what, `${int(b.rps)} req/s · p50 ${ms(b.p50)} · CPU ${ms(b.cpuMs)}/req`, `${int(bd.rows[0].rps)} req/s · CPU ${ms(bd.rows[0].cpuMs)}/req`, x(b.rps / bd.rows[0].rps), 'info', b.errors ? `${b.errors} errors` : 'info');
+      const rounds = b.rounds ? `median of ${b.rounds} alternating rounds` : 'one run';
+      const vsBench = benchRow && b !== benchRow && b.rounds ? ` · CPU ${x(b.cpuMs / benchRow.cpuMs)} the benchmark's` : '';
+      add(`1c rows, direct socket (${rounds})`, b.what, `${int(b.rps)} req/s · p50 ${ms(b.p50)} · CPU ${ms(b.cpuMs)}/req`, `${int(ref.rps)} req/s · CPU ${ms(ref.cpuMs)}/req`, `${x(b.rps / ref.rps)} req/s · ${x(b.cpuMs / ref.cpuMs)} CPU${vsBench}`, 'info', b.errors ? `${b.errors} errors` : 'info');
     }
     for (const prof of bd?.profiles ?? []) {
       if (prof.error) {
@@ -63,6 +67,20 @@ export function renderTable(res, { smoke }) {
         add(`1d CPU profile of the Worker isolate: ${prof.what}`, 'share of sampled JS + wasm self time, by area', iso.areas.slice(0, 5).map((a) => `${a.name} ${pct(a.ms)}`).join(' · '), `${int(prof.requests)} redirects`, '', '', 'info');
       }
     }
+  }
+
+  const cs = res.coldStart;
+  if (cs?.error) add('1e cold start', 'failed to run', cs.error.split('\n')[0].slice(0, 120), '', '', '', '❌ error');
+  else if (cs) {
+    const label = `1e cold start (fresh workerd via Miniflare, direct socket; median of ${cs.starts})`;
+    const trivial = cs.workers.find((w) => w.name.startsWith('fixed-302'));
+    const rs = cs.workers.find((w) => w.name.startsWith('minimal workers-rs'));
+    const ours = cs.workers[0];
+    for (const w of cs.workers) {
+      const vs = rs ? `${x(w.firstResponseMs / rs.firstResponseMs)} minimal Rust` : `${x(w.firstResponseMs / trivial.firstResponseMs)} fixed 302`;
+      add(label, `${w.name}: to first response (workerd ready · first request)`, `${ms(w.firstResponseMs)} (${ms(w.readyMs)} · ${ms(w.firstRequestMs)})`, rs ? ms(rs.firstResponseMs) : ms(trivial.firstResponseMs), vs, w === ours && rs ? '≤ 1.5× minimal Rust' : 'info', w === ours && rs ? status(ours.firstResponseMs / rs.firstResponseMs <= 1.5, smoke) : 'info');
+    }
+    if (cs.missing) add(label, 'minimal workers-rs 302 Worker', 'not measured', cs.missing, '', '≤ 1.5× minimal Rust', 'n/a');
   }
 
   if (res.bundle) {
@@ -166,6 +184,21 @@ export function renderDetails(res) {
         return `${int(r.rps)} req/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}${Number.isFinite(r.cpuMs) ? `, CPU ${ms(r.cpuMs)}/req` : ''}${r.drainMs ? `, drained ${(r.drainMs / 1000).toFixed(1)} s` : ''}`;
       }).join(' | ') + ' |');
     }
+  }
+  for (const bd of (res.redirect ?? []).map((m) => m.breakdown).filter((b) => b?.rows?.some((r) => r.runs))) {
+    out.push('\n**1c rows, direct socket, per round** (every row once per round, in this order; req/s · workerd CPU per request):\n');
+    const rounds = Math.max(...bd.rows.map((r) => r.runs?.length ?? 0));
+    out.push('| row | ' + Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(' | ') + ' |');
+    out.push('|---|' + Array.from({ length: rounds }, () => '--:').join('|') + '|');
+    for (const r of bd.rows) {
+      if (!r.runs) continue;
+      out.push(`| ${r.what.replace(/\|/g, '\\|')} | ` + r.runs.map((x) => `${int(x.rps)} · ${ms(x.cpuMs)}${x.errors ? ` · ${x.errors} errors` : ''}`).join(' | ') + ' |');
+    }
+  }
+  if (res.coldStart?.workers) {
+    const cs = res.coldStart;
+    out.push(`\n**1e cold starts** (ms from \`new Miniflare\` to the first response; alternating${cs.missing ? `; ${cs.missing}` : ''}):\n`);
+    for (const w of cs.workers) out.push(`- ${w.name} (upload ${Number.isFinite(w.uploadGzipKiB) ? `${w.uploadGzipKiB.toFixed(1)} KiB gzip` : '?'}; status ${w.statuses.join('/')}): ${w.runs.map((r) => r.firstResponseMs.toFixed(0)).join(', ')}`);
   }
   for (const g of res.ingest ?? []) {
     if (!g.steps) continue;
