@@ -141,10 +141,16 @@ describe('experiments', () => {
       ['v0', 50, seen.v0, seen.v0, 3, 30],
       ['v1', 50, seen.v1, seen.v1, 7, 140],
     ]);
-    assert.equal(res.srm.mismatch, false);
-    assert.ok(res.srm.pValue > 0.001, JSON.stringify(res.srm));
+    // The sample-ratio check on these counts, computed here: chi-square of the
+    // observed split against 50/50 (the 20 returning clicks all went one way, so
+    // a mismatch at p < 0.001 happens by chance ~1 % of runs — then it must say so).
+    const T = seen.v0 + seen.v1;
+    const chi = ((seen.v0 - T / 2) ** 2 + (seen.v1 - T / 2) ** 2) / (T / 2);
+    assert.ok(Math.abs(res.srm.chiSquare - chi) < 1e-3, `${JSON.stringify(res.srm)} vs ${chi}`);
+    assert.equal(res.srm.mismatch, res.srm.pValue < 0.001, JSON.stringify(res.srm));
+    assert.equal(res.srm.mismatch, chi > 10.828, 'p < 0.001 ⇔ chi-square (1 df) > 10.828');
     assert.equal(res.winner, null);
-    assert.match(res.decision, /intervals overlap/);
+    assert.match(res.decision, res.srm.mismatch ? /^No winner: the split is broken/ : /intervals overlap/);
     assert.deepEqual([res.sampled, res.pendingEvents], [false, 0]);
     for (const v of res.variants) assert.ok(v.interval.lo <= v.conversionRate && v.conversionRate <= v.interval.hi, JSON.stringify(v));
     // groupBy=variant shows the same rows.
