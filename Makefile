@@ -49,7 +49,8 @@ VENV := .tools/venv
 ## Install Schemathesis (PyPI, pinned) into .tools/venv for `make test-api`.
 schemathesis:
 	@$(VENV)/bin/schemathesis --version 2>/dev/null | grep -q "$(SCHEMATHESIS_VERSION)" || \
-		{ python3 -m venv $(VENV) && $(VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
+		{ { python3 -m venv $(VENV) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null && python3 -m venv $(VENV); }; } && \
+		  $(VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
 
 # The npm packages (wrangler, Node 22, binaryen, esbuild, playwright-core, …).
 node_modules/.installed: package.json package-lock.json
