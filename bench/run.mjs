@@ -171,7 +171,7 @@ const report = `# edge-funnel benchmark results
 - **Machine:** ${before.nproc} × ${before.model}
 - **Load (uptime) before:** \`${before.uptime}\`
 - **Load (uptime) after:** \`${after.uptime}\`
-- **Command:** \`make bench\` → \`cargo bench --bench redirect\` + \`${command}\`
+- **Command:** ${args.only ? `\`${command}\`` : `\`make bench\` → \`cargo bench --bench redirect\` + \`${command}\``}
 - **Worker measured:** snapshot of \`build/\` (index_bg.wasm written ${ws.build.wasmModified}); git HEAD then: ${ws.build.head}${ws.build.dirty ? ' (src/ or Cargo files had uncommitted changes)' : ''}
 - **Local D1/DO state:** \`${STATE_ROOT}\`; direct mode sends the load to each Worker's own workerd socket (Miniflare \`unsafeDirectSockets\`: no entry worker, no static-assets router); the entry-worker + assets-router path is a labelled extra row
 - **Tools:** wrangler ${version('wrangler')}, miniflare ${version('miniflare')}, workerd ${version('workerd')}, node ${process.version}, wrk (${cfg.connections} connections, ${cfg.threads} threads, ${cfg.seconds} s per run, ${cfg.runs} runs per side, alternating)
