@@ -15,9 +15,9 @@ function memKiB(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k) => Number(s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
   } catch {
-    return { rss: NaN, hwm: NaN };
+    return { rss: NaN, hwm: NaN, anon: NaN, file: NaN, shmem: NaN };
   }
 }
 
@@ -175,6 +175,11 @@ export async function soakSection(ws, secret, cfg) {
         minute: (performance.now() - tStart) / 60_000,
         rssKiB: treeRssKiB(server.pid),
         hwmKiB: memKiB(server.pid).hwm,
+        // The split of the workerd process's RSS: anonymous (heaps: V8, SQLite's cache,
+        // workerd) vs file/shmem-backed pages (e.g. the local state's files in /dev/shm).
+        anonKiB: memKiB(server.pid).anon,
+        fileKiB: memKiB(server.pid).file,
+        shmemKiB: memKiB(server.pid).shmem,
         redirects: w.r302,
         conversions: w.c201,
         reads: w.reads,
@@ -257,10 +262,10 @@ export function soakRows(s, { smoke }) {
 /** The per-window table for results.md. */
 export function soakDetails(s) {
   const out = [`\n**Soak windows** (workerd pid ${s.pid}; RSS = VmRSS of it and its children at the end of each window; latency from when a request was sent, and p50 from when it was due by the schedule (5 ms tick); funnel settled ${s.settleSeconds.toFixed(1)} s after the load stopped; generator: ${s.generator.map((g) => `${g.kind} ${int(g.issued)} sent, max lag ${ms(g.maxLagMs)}, ${g.late} ticks held back at the in-flight cap`).join('; ')}):\n`];
-  out.push('| min | workerd RSS | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
+  out.push('| min | workerd RSS (anon / file / shmem) | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
   out.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const w of s.windows) {
-    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
+    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)}${Number.isFinite(w.anonKiB) ? ` (${mib(w.anonKiB)} / ${mib(w.fileKiB)} / ${mib(w.shmemKiB)})` : ''} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
   }
   return out.join('\n');
 }
