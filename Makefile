@@ -22,7 +22,7 @@ WORKER_BUILD_VERSION := 0.8.7
 WASM := build/index_bg.wasm
 SOURCES := $(shell find src -name '*.rs' -o -name '*.js') Cargo.toml Cargo.lock
 
-.PHONY: help tools browser wrk schemathesis bench-smoke dev test test-unit test-e2e test-mcp test-browser test-api build token dry-run bench fuzz fmt clean check lint
+.PHONY: help tools browser wrk schemathesis bench-smoke bench-soak dev test test-unit test-e2e test-mcp test-browser test-api build token dry-run bench fuzz fmt clean check lint
 
 ## Every target with a `##` line above it, listed by `make help`.
 help:
@@ -145,6 +145,10 @@ lint: check
 bench: build wrk
 	cargo bench --bench redirect
 	node bench/run.mjs
+
+## Soak: steady mixed traffic for BENCH_SOAK_MINUTES (default 20) — workerd RSS, p50 over time, events lost.
+bench-soak: build
+	BENCH_SOAK_MINUTES="$(BENCH_SOAK_MINUTES)" node bench/run.mjs --only soak
 
 ## The bench harness on a tiny input (part of make test; asserts no timing).
 bench-smoke: build wrk

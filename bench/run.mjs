@@ -5,14 +5,17 @@
 //   node bench/run.mjs            full run; prints the table, writes bench/results.md
 //   node bench/run.mjs --smoke    the same harness on tiny inputs (part of `make test`):
 //                                 exits 0 when everything ran; asserts no timing
-//   --only redirect,bundle,funnel,ingest,criterion,trust   run a subset (results.md is not written)
+//   --only redirect,bundle,funnel,ingest,criterion,trust,soak   run a subset (results.md is not written);
+//                                 `soak` runs only when named (never in the default set or --smoke)
 //   --out FILE                    write the report elsewhere
 //
 // Environment: BENCH_RUNS (runs per side, default 3), BENCH_SECONDS (10),
 // BENCH_CONNECTIONS (16), BENCH_BIG_CLICKS (200000), BENCH_SMALL_CLICKS (1000),
 // BENCH_MODES ("direct,wrangler dev"), BENCH_BREAKDOWN_SECONDS (5; 0 skips the breakdown
 // and profile), BENCH_STATE_DIR (local D1/DO state; default /dev/shm when writable),
-// BENCH_TRUST_HEALTH_READS (30), BENCH_TRUST_EXPORT_RUNS (2), BENCH_COLD_STARTS (10).
+// BENCH_TRUST_HEALTH_READS (30), BENCH_TRUST_EXPORT_RUNS (2), BENCH_COLD_STARTS (10),
+// BENCH_SOAK_MINUTES (20), BENCH_SOAK_WINDOW_SECONDS (60), BENCH_SOAK_RATES
+// ("200,5,1": redirects, conversions, funnel reads per second).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +28,7 @@ import { funnelSection, startFunnelServer } from './lib/funnel.mjs';
 import { ingestShards } from './lib/ingest.mjs';
 import { redirectMode, startPair } from './lib/redirect.mjs';
 import { STATE_ROOT, stopAll } from './lib/serve.mjs';
+import { soakSection } from './lib/soak.mjs';
 import { startTrustServer, trustSection } from './lib/trust.mjs';
 import { renderDetails, renderTable } from './lib/table.mjs';
 import { wasmSections } from './lib/wasm.mjs';
@@ -60,12 +64,24 @@ const cfg = smoke
       ingestConnections: [1, 2, 4, 8, 16, 32, 64], ingestSeconds: env('BENCH_INGEST_SECONDS', 8), ingestMaxDrainSeconds: 5,
       modes: (process.env.BENCH_MODES ?? 'direct,wrangler dev').split(',').map((s) => s.trim()),
     };
+const [soakRedirects, soakConversions, soakReads] = (process.env.BENCH_SOAK_RATES || '200,5,1').split(',').map(Number);
+cfg.soak = {
+  minutes: env('BENCH_SOAK_MINUTES', 20), windowSeconds: env('BENCH_SOAK_WINDOW_SECONDS', 60), warmupMinutes: env('BENCH_SOAK_WARMUP_MINUTES', 2),
+  rates: { redirects: soakRedirects, conversions: soakConversions, reads: soakReads },
+};
+// The default set (`make bench`, and --smoke). `soak` (20 min by default) runs only
+// when named with --only (`make bench-soak`).
 const ALL = ['bundle', 'redirect', 'funnel', 'trust', 'ingest', 'criterion'];
+const KNOWN = [...ALL, 'soak'];
 const only = args.only ? args.only.split(',').map((s) => s.trim()) : ALL;
 const want = (s) => only.includes(s);
-const unknown = only.filter((s) => !ALL.includes(s));
+const unknown = only.filter((s) => !KNOWN.includes(s));
 if (unknown.length) {
-  console.error(`--only: unknown section(s) ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  console.error(`--only: unknown section(s) ${unknown.join(', ')}; choose from ${KNOWN.join(', ')}`);
+  process.exit(2);
+}
+if (smoke && want('soak')) {
+  console.error('--smoke never runs the soak section (make bench-soak)');
   process.exit(2);
 }
 
@@ -133,6 +149,7 @@ try {
       for (const shards of [1, 4]) res.ingest.push({ shards, ...(await section(`ingest ${shards}`, () => ingestShards(ws, secret, shards, cfg))) });
     }
   }
+  if (want('soak')) res.soak = await section('soak', () => soakSection(ws, secret, cfg));
   if (want('criterion')) res.criterion = await section('criterion', () => criterionSection({ allowRun: !smoke }));
 } finally {
   await stopAll();
@@ -154,7 +171,7 @@ const report = `# edge-funnel benchmark results
 - **Machine:** ${before.nproc} × ${before.model}
 - **Load (uptime) before:** \`${before.uptime}\`
 - **Load (uptime) after:** \`${after.uptime}\`
-- **Command:** \`make bench\` → \`cargo bench --bench redirect\` + \`${command}\`
+- **Command:** ${args.only ? `\`${command}\`` : `\`make bench\` → \`cargo bench --bench redirect\` + \`${command}\``}
 - **Worker measured:** snapshot of \`build/\` (index_bg.wasm written ${ws.build.wasmModified}); git HEAD then: ${ws.build.head}${ws.build.dirty ? ' (src/ or Cargo files had uncommitted changes)' : ''}
 - **Local D1/DO state:** \`${STATE_ROOT}\`; direct mode sends the load to each Worker's own workerd socket (Miniflare \`unsafeDirectSockets\`: no entry worker, no static-assets router); the entry-worker + assets-router path is a labelled extra row
 - **Tools:** wrangler ${version('wrangler')}, miniflare ${version('miniflare')}, workerd ${version('workerd')}, node ${process.version}, wrk (${cfg.connections} connections, ${cfg.threads} threads, ${cfg.seconds} s per run, ${cfg.runs} runs per side, alternating)

@@ -1,5 +1,6 @@
 // The one results table (markdown), and the details written under it in results.md.
 import { median } from './env.mjs';
+import { soakDetails, soakRows } from './soak.mjs';
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const ms = (n) => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 1)} ms` : '—');
@@ -149,6 +150,9 @@ export function renderTable(res, { smoke }) {
   }
   if (res.ingestSkipped) add('4 rollup ingest', res.ingestSkipped, '', '', '', '', '—');
 
+  if (res.soak?.error) add('7 soak', 'failed to run', res.soak.error.split('\n')[0].slice(0, 120), '', '', '', '❌ error');
+  else if (res.soak) for (const r of soakRows(res.soak, { smoke })) add(...r);
+
   if (res.criterion) {
     const c = res.criterion;
     if (!c.rows.length) add('5 criterion (native)', c.note, '', '', '', '', '—');
@@ -233,5 +237,6 @@ export function renderDetails(res) {
       }
     }
   }
+  if (res.soak?.windows) out.push(soakDetails(res.soak));
   return out.join('\n');
 }

@@ -1,0 +1,271 @@
+// Section 7: soak. One direct-socket server of our bundle under steady mixed
+// traffic for BENCH_SOAK_MINUTES: tracked redirects, conversions on click ids
+// taken from the redirects' Location `ctx`, and funnel reads, each at a fixed
+// rate from a paced Node generator (wrk has no rate limit; wrk2 is not
+// installed). Every window: workerd RSS, redirect p50/p99, errors. At the end the
+// funnel must count exactly the 302s sent and the 201s received (events lost = 0).
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { client, funnel, seedCampaign, HANDLE } from './app.mjs';
+import { UA, log, median, percentile, sleep } from './env.mjs';
+import { startDirect, errorLines } from './serve.mjs';
+
+/** VmRSS / VmHWM of `pid` in KiB (NaN when unknown). */
+function memKiB(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return { rss: NaN, hwm: NaN, anon: NaN, file: NaN, shmem: NaN };
+  }
+}
+
+/** The workerd process and its descendants (Miniflare spawns one workerd; any child would count too). */
+function processTree(pid) {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      const kids = readFileSync(`/proc/${pids[i]}/task/${pids[i]}/children`, 'utf8').trim();
+      if (kids) pids.push(...kids.split(/\s+/).map(Number));
+    } catch {}
+  }
+  return pids;
+}
+
+const treeRssKiB = (pid) => processTree(pid).reduce((a, p) => a + memKiB(p).rss, 0);
+
+/**
+ * One request on a keep-alive agent; resolves { status, ms, headers, body }
+ * (status 0 on a socket error). `ms` is from when the request was sent; `dueMs`
+ * from when it was *due* by the schedule (the generator's 5 ms tick and any
+ * falling behind, of Node or of the server, show up there).
+ */
+function request(agent, base, { method = 'GET', path, headers = {}, body }, dueAt) {
+  const u = new URL(base);
+  const sentAt = performance.now();
+  const done = (o) => ({ ...o, ms: performance.now() - sentAt, dueMs: performance.now() - dueAt });
+  return new Promise((resolve) => {
+    const req = http.request({ agent, host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve(done({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() })));
+      res.on('error', (e) => resolve(done({ status: 0, error: e.message })));
+    });
+    req.on('error', (e) => resolve(done({ status: 0, error: e.message })));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/**
+ * Calls `fire(dueAt)` `rate` times a second from t0 until `until()` says stop,
+ * on a 5 ms tick; requests are started when due (never more than `maxInFlight`
+ * at once: beyond that the schedule slips and `late` counts it).
+ */
+function paced(rate, fire, { maxInFlight, stopAt }) {
+  const stats = { issued: 0, late: 0, maxLagMs: 0 };
+  const t0 = performance.now();
+  let inFlight = 0;
+  const pending = new Set();
+  return {
+    stats,
+    done: new Promise((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const end = Math.min(now, stopAt);
+        const due = Math.floor(((end - t0) / 1000) * rate);
+        while (stats.issued < due) {
+          if (inFlight >= maxInFlight) {
+            stats.late++;
+            break;
+          }
+          const dueAt = t0 + ((stats.issued + 1) * 1000) / rate; // request k is due at (k+1)/rate
+          stats.maxLagMs = Math.max(stats.maxLagMs, now - dueAt);
+          stats.issued++;
+          inFlight++;
+          const p = fire(dueAt).finally(() => {
+            inFlight--;
+            pending.delete(p);
+          });
+          pending.add(p);
+        }
+        if (now >= stopAt && stats.issued >= due) {
+          Promise.allSettled([...pending]).then(() => resolve(stats));
+          return;
+        }
+        setTimeout(tick, 5);
+      };
+      tick();
+    }),
+  };
+}
+
+export async function soakSection(ws, secret, cfg) {
+  const server = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  try {
+    const c = client(server.base, secret);
+    const campaignId = 'soak';
+    const path = await seedCampaign(c, { campaignId, slug: 'soak' });
+    const { rates, minutes, windowSeconds, warmupMinutes } = cfg.soak;
+    const durationMs = minutes * 60_000;
+    const auth = { authorization: `Bearer ${c.token}` };
+    const clickIds = [];
+    // Per-window accumulators; `cur` is swapped out at every window boundary.
+    const fresh = () => ({ redirectMs: [], redirectDueMs: [], r302: 0, c201: 0, reads: 0, readMs: [], errors: 0, firstError: undefined });
+    let cur = fresh();
+    const totals = { r302: 0, c201: 0, reads: 0, errors: 0, noCtx: 0 };
+    const fail = (what) => {
+      cur.errors++;
+      totals.errors++;
+      cur.firstError ??= what;
+    };
+
+    const redirect = async (dueAt) => {
+      const r = await request(agent, server.base, { path: `${path}?utm_source=email`, headers: { 'user-agent': UA.chromeDesktop } }, dueAt);
+      if (r.status !== 302) return fail(`redirect: ${r.status} ${r.error ?? r.body.slice(0, 120)}`);
+      cur.r302++;
+      totals.r302++;
+      cur.redirectMs.push(r.ms);
+      cur.redirectDueMs.push(r.dueMs);
+      const ctx = new URL(r.headers.location).searchParams.get('ctx');
+      if (ctx) clickIds.push(ctx);
+      else totals.noCtx++;
+      if (clickIds.length > 10_000) clickIds.splice(0, 5_000);
+    };
+    const convert = async (dueAt) => {
+      const clickId = clickIds.pop(); // each click converts at most once
+      if (!clickId) return fail('conversion: no click id yet');
+      const body = JSON.stringify({ clickId, eventType: 'purchase', value: 12.5, currency: 'USD' });
+      const r = await request(agent, server.base, {
+        method: 'POST', path: `/v2/handles/${HANDLE}/conversions`, headers: { ...auth, 'content-type': 'application/json' }, body,
+      }, dueAt);
+      if (r.status !== 201) return fail(`conversion: ${r.status} ${r.error ?? r.body.slice(0, 120)}`);
+      cur.c201++;
+      totals.c201++;
+    };
+    const read = async (dueAt) => {
+      const r = await request(agent, server.base, { path: `/v2/handles/${HANDLE}/analytics?funnel=true&campaignId=${campaignId}`, headers: auth }, dueAt);
+      if (r.status !== 200) return fail(`funnel read: ${r.status} ${r.error ?? r.body.slice(0, 120)}`);
+      cur.reads++;
+      totals.reads++;
+      cur.readMs.push(r.ms);
+    };
+
+    const windows = [];
+    const tStart = performance.now();
+    const stopAt = tStart + durationMs;
+    let cpu0 = server.cpu();
+    let logSince = Date.now();
+    const mem0 = treeRssKiB(server.pid);
+    log(`soak: ${minutes} min of ${rates.redirects} redirects/s, ${rates.conversions} conversions/s, ${rates.reads} funnel reads/s; workerd pid ${server.pid} RSS ${(mem0 / 1024).toFixed(1)} MiB`);
+    const gens = [
+      paced(rates.redirects, redirect, { maxInFlight: 64, stopAt }),
+      paced(rates.conversions, convert, { maxInFlight: 8, stopAt }),
+      paced(rates.reads, read, { maxInFlight: 4, stopAt }),
+    ];
+    const closeWindow = () => {
+      const w = cur;
+      cur = fresh();
+      const cpu = server.cpu();
+      const lines = errorLines(server, logSince);
+      logSince = Date.now();
+      const row = {
+        minute: (performance.now() - tStart) / 60_000,
+        rssKiB: treeRssKiB(server.pid),
+        hwmKiB: memKiB(server.pid).hwm,
+        // The split of the workerd process's RSS: anonymous (heaps: V8, SQLite's cache,
+        // workerd) vs file/shmem-backed pages (e.g. the local state's files in /dev/shm).
+        anonKiB: memKiB(server.pid).anon,
+        fileKiB: memKiB(server.pid).file,
+        shmemKiB: memKiB(server.pid).shmem,
+        redirects: w.r302,
+        conversions: w.c201,
+        reads: w.reads,
+        p50: median(w.redirectMs),
+        p99: percentile(w.redirectMs, 99),
+        dueP50: median(w.redirectDueMs),
+        readP50: median(w.readMs),
+        cpuPct: ((cpu - cpu0) / windowSeconds) * 100,
+        errors: w.errors + lines.length,
+        firstError: w.firstError ?? lines[0]?.message?.slice(0, 160),
+      };
+      cpu0 = cpu;
+      windows.push(row);
+      log(`soak: ${row.minute.toFixed(1)} min: RSS ${(row.rssKiB / 1024).toFixed(1)} MiB, ${row.redirects} 302s (p50 ${row.p50.toFixed(2)} ms, from due ${row.dueP50.toFixed(2)} ms, p99 ${row.p99.toFixed(1)} ms), ${row.conversions} conversions, ${row.reads} reads, workerd CPU ${row.cpuPct.toFixed(0)} %, ${row.errors} errors`);
+    };
+    const timer = setInterval(closeWindow, windowSeconds * 1000);
+    const stats = await Promise.all(gens.map((g) => g.done));
+    clearInterval(timer);
+    if (cur.r302 + cur.c201 + cur.reads + cur.errors > 0 && windows.length < Math.ceil(durationMs / 1000 / windowSeconds)) closeWindow();
+
+    // Settle: the funnel must reach exactly the 302s and 201s (or stop moving for 20 s).
+    const tSettle = Date.now();
+    let f;
+    let last = '';
+    let lastChange = Date.now();
+    for (;;) {
+      f = await funnel(c, campaignId);
+      const key = `${f.clicks}/${f.conversions}`;
+      if (key !== last) [last, lastChange] = [key, Date.now()];
+      if ((f.clicks >= totals.r302 && f.conversions >= totals.c201) || Date.now() - lastChange > 20_000) break;
+      await sleep(500);
+    }
+    const settleSeconds = (Date.now() - tSettle) / 1000;
+    // The ledger too: D1 rows for the campaign.
+    const db = await server.d1();
+    const ledgerClicks = (await db.prepare('SELECT count(*) AS n FROM clicks WHERE campaign_id = ?').bind(campaignId).first())?.n;
+    const ledgerConversions = (await db.prepare('SELECT count(*) AS n FROM conversions WHERE campaign_id = ?').bind(campaignId).first())?.n;
+
+    const warmIdx = Math.max(0, Math.round((warmupMinutes * 60) / windowSeconds) - 1);
+    const after = windows.slice(warmIdx + 1);
+    const rssWarm = windows[warmIdx]?.rssKiB;
+    const rssEnd = windows.at(-1)?.rssKiB;
+    const p50s = after.map((w) => w.p50).filter(Number.isFinite);
+    const res = {
+      minutes, windowSeconds, warmupMinutes, rates, pid: server.pid,
+      rssStartKiB: mem0, rssWarmKiB: rssWarm, rssEndKiB: rssEnd, rssGrowthPct: ((rssEnd - rssWarm) / rssWarm) * 100,
+      rssMaxAfterWarmKiB: Math.max(...after.map((w) => w.rssKiB)),
+      p50FirstAfterWarm: p50s[0], p50Last: p50s.at(-1), p50Spread: Math.max(...p50s) / Math.min(...p50s),
+      sent302: totals.r302, got201: totals.c201, reads: totals.reads, errors: windows.reduce((a, w) => a + w.errors, 0), noCtx: totals.noCtx,
+      funnelClicks: f.clicks, funnelConversions: f.conversions, ledgerClicks, ledgerConversions, settleSeconds,
+      clicksLost: totals.r302 - f.clicks, conversionsLost: totals.c201 - f.conversions,
+      generator: stats.map((s, i) => ({ kind: ['redirects', 'conversions', 'reads'][i], ...s })),
+      windows,
+    };
+    log(`soak: funnel ${f.clicks} clicks for ${totals.r302} 302s, ${f.conversions} conversions for ${totals.c201} 201s (settled ${settleSeconds.toFixed(1)} s); RSS ${(rssWarm / 1024).toFixed(1)} → ${(rssEnd / 1024).toFixed(1)} MiB (${res.rssGrowthPct.toFixed(1)} %)`);
+    return res;
+  } finally {
+    agent.destroy();
+    await server.stop();
+  }
+}
+
+const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+const ms = (n) => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 2 : 1)} ms` : '—');
+const mib = (kb) => (Number.isFinite(kb) ? `${(kb / 1024).toFixed(1)} MiB` : '—');
+
+/** Table rows: [section, measurement, edge-funnel, reference, ratio, target, status]. */
+export function soakRows(s, { smoke }) {
+  const label = `7 soak (${s.minutes} min, ${s.rates.redirects} redirects/s + ${s.rates.conversions} conversions/s + ${s.rates.reads} funnel reads/s, direct socket)`;
+  const st = (ok) => (smoke ? 'n/a (smoke)' : ok ? '✅ met' : '❌ missed');
+  const lost = s.clicksLost + s.conversionsLost;
+  return [
+    [label, `workerd RSS after warm-up (${s.warmupMinutes} min) → end`, `${mib(s.rssWarmKiB)} → ${mib(s.rssEndKiB)} (${s.rssGrowthPct >= 0 ? '+' : ''}${s.rssGrowthPct.toFixed(1)} %)`, `start ${mib(s.rssStartKiB)}`, '', '≤ 10 %', st(s.rssGrowthPct <= 10)],
+    [label, 'events lost (302s − funnel clicks; 201s − funnel conversions)', `${s.clicksLost} clicks of ${int(s.sent302)}; ${s.conversionsLost} conversions of ${int(s.got201)}`, `ledger: ${int(s.ledgerClicks)} clicks, ${int(s.ledgerConversions)} conversions`, '', '0', st(lost === 0)],
+    [label, `redirect p50 per ${s.windowSeconds} s window after warm-up: first → last (max/min)`, `${ms(s.p50FirstAfterWarm)} → ${ms(s.p50Last)} (${s.p50Spread.toFixed(2)}×)`, '', '', 'flat (max/min ≤ 1.5×)', st(s.p50Spread <= 1.5)],
+    [label, 'errors (non-2xx/3xx, socket, worker log)', `${s.errors}`, '', '', '0', st(s.errors === 0)],
+  ];
+}
+
+/** The per-window table for results.md. */
+export function soakDetails(s) {
+  const out = [`\n**Soak windows** (workerd pid ${s.pid}; RSS = VmRSS of it and its children at the end of each window; latency from when a request was sent, and p50 from when it was due by the schedule (5 ms tick); funnel settled ${s.settleSeconds.toFixed(1)} s after the load stopped; generator: ${s.generator.map((g) => `${g.kind} ${int(g.issued)} sent, max lag ${ms(g.maxLagMs)}, ${g.late} ticks held back at the in-flight cap`).join('; ')}):\n`];
+  out.push('| min | workerd RSS (anon / file / shmem) | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
+  out.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const w of s.windows) {
+    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)}${Number.isFinite(w.anonKiB) ? ` (${mib(w.anonKiB)} / ${mib(w.fileKiB)} / ${mib(w.shmemKiB)})` : ''} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
+  }
+  return out.join('\n');
+}
