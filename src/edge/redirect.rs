@@ -93,14 +93,12 @@ pub async fn unlock(
     slug: &Slug,
 ) -> ApiResult<Response> {
     let now = http::now_ms();
-    let ttl = ctx.cfg.cache_ttl_ms;
-    let (link, rules, day_key) = futures_util::future::join3(
-        cache::link(&ctx.db, ttl, h.as_str(), slug.as_str(), now),
-        cache::rules(&ctx.db, ttl, h.as_str(), now),
-        cache::day_key(&ctx.db, now),
-    )
-    .await;
-    let Some(link) = link? else {
+    let Some(Loaded {
+        link,
+        rules,
+        day_key,
+    }) = load(ctx, h, slug, now).await?
+    else {
         return Ok(not_found_page());
     };
     match gate(
@@ -117,10 +115,6 @@ pub async fn unlock(
             return Ok(resp);
         }
     }
-    let rules = rules.unwrap_or_else(|e| {
-        log::event("rules_load_failed", &e.to_string());
-        Rc::new(Vec::new())
-    });
     let facts = visitor_facts(&raw, true, link.experiment.is_some(), read_language(&rules));
     let v = Packed::unpack(&facts);
     let key = format!("{} {}/{}", v.client_ip, h.as_str(), slug.as_str());
@@ -145,7 +139,6 @@ pub async fn unlock(
             form_page(FormState::Wrong, attempt.referrer.as_deref()),
         ));
     }
-    let day_key = day_key.ok();
     let v = Packed {
         referer: attempt.referrer.as_deref(),
         ..v
@@ -200,28 +193,17 @@ pub async fn redirect(
     slug: &Slug,
 ) -> ApiResult<Response> {
     let now = http::now_ms();
-    let ttl = ctx.cfg.cache_ttl_ms;
-    let (link, rules, day_key) = futures_util::future::join3(
-        cache::link(&ctx.db, ttl, h.as_str(), slug.as_str(), now),
-        cache::rules(&ctx.db, ttl, h.as_str(), now),
-        cache::day_key(&ctx.db, now),
-    )
-    .await;
-    let Some(link) = link? else {
+    let Some(Loaded {
+        link,
+        rules,
+        day_key,
+    }) = load(ctx, h, slug, now).await?
+    else {
         return Ok(not_found_page());
     };
     if let Some(page) = gated(&link, req, now) {
         return Ok(page);
     }
-    // Rules failing to load must not stop the visitor: fall back to the link.
-    let rules = rules.unwrap_or_else(|e| {
-        log::event("rules_load_failed", &e.to_string());
-        Rc::new(Vec::new())
-    });
-    // Nor may the day's visitor key: the click then counts, but not as unique.
-    let day_key = day_key
-        .inspect_err(|e| log::event("visitor_key_failed", &e.to_string()))
-        .ok();
     let facts = visitor_facts(
         req,
         reads_cf(&link, &rules),
@@ -239,6 +221,40 @@ pub async fn redirect(
         &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &served, now,
     )
     .map(Response::from)
+}
+
+/// What the async paths (a cold cache, the password form's try) serve from.
+struct Loaded {
+    link: Rc<LinkEntry>,
+    rules: Rc<Vec<crate::core::rules::Rule>>,
+    day_key: Option<Rc<[u8]>>,
+}
+
+/// The link, the handle's rules and today's visitor key, read in parallel
+/// (isolate cache, else D1); `None`: no such link.
+async fn load(ctx: &Ctx, h: &Handle, slug: &Slug, now: i64) -> ApiResult<Option<Loaded>> {
+    let ttl = ctx.cfg.cache_ttl_ms;
+    let (link, rules, day_key) = futures_util::future::join3(
+        cache::link(&ctx.db, ttl, h.as_str(), slug.as_str(), now),
+        cache::rules(&ctx.db, ttl, h.as_str(), now),
+        cache::day_key(&ctx.db, now),
+    )
+    .await;
+    let Some(link) = link? else {
+        return Ok(None);
+    };
+    Ok(Some(Loaded {
+        link,
+        // Rules failing to load must not stop the visitor: fall back to the link.
+        rules: rules.unwrap_or_else(|e| {
+            log::event("rules_load_failed", &e.to_string());
+            Rc::new(Vec::new())
+        }),
+        // Nor may the day's visitor key: the click then counts, but not as unique.
+        day_key: day_key
+            .inspect_err(|e| log::event("visitor_key_failed", &e.to_string()))
+            .ok(),
+    }))
 }
 
 /// Whether the visitor facts must include `request.cf`, which the runtime
