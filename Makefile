@@ -69,7 +69,7 @@ build: tools $(WASM)
 WASM_OPT_FLAGS := -O1 --dae-optimizing --code-folding --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
 	--enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling
 
-$(WASM): $(SOURCES) src/edge/mcp_tools.json src/core/openapi.json
+$(WASM): $(SOURCES) src/edge/mcp_tools.json
 	worker-build --release --no-opt
 	wasm-opt $(WASM_OPT_FLAGS) $@ -o $@.opt && mv $@.opt $@
 	@touch $@

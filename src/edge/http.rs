@@ -59,14 +59,6 @@ pub fn respond(status: u16, headers: Headers, body: Vec<u8>) -> Response {
         .fixed(body)
 }
 
-/// `GET /openapi.json`: the API description, served as stored (constant,
-/// so caches may keep it for an hour).
-pub fn openapi() -> Response {
-    let h = Headers::new();
-    let _ = h.set("content-type", "application/json; charset=utf-8");
-    let _ = h.set("cache-control", "public, max-age=3600");
-    respond(200, h, crate::core::openapi::DOCUMENT.as_bytes().to_vec())
-}
 
 pub fn ok(v: Value) -> ApiResult<Response> {
     json(200, &v)

@@ -225,7 +225,9 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
             http::ok(serde_json::json!({"ok": true}))
         }
         Route::Meta => http::ok(crate::core::catalog::catalog()),
-        Route::OpenApi => Ok(http::openapi()),
+        // Answered by the assets router (static/openapi.json) before the
+        // Worker runs; here only where no router is in front (a direct socket).
+        Route::OpenApi => Ok(c.env.assets("ASSETS")?.fetch_request(req).await?),
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
         Route::DevClock => dev_clock(c, &mut req).await,
