@@ -34,16 +34,22 @@ async function minimalRs(ws, { allowBuild }) {
 
 export async function coldStartSection(ws, cfg) {
   const rs = await minimalRs(ws, { allowBuild: !cfg.smoke });
+  // The references twice: with our bundle's simulated bindings (D1, R2, queue,
+  // rate limiters — the same local simulators start in their workerd, so the
+  // difference is the bundle's own; the target's row) and bare (info).
+  const same = ws.app;
   const workers = [
     { name: 'edge-funnel bundle (GET /healthz)', bundle: ws.app, path: '/healthz' },
-    { name: 'fixed-302 JS Worker', bundle: ws.trivial, path: '/' },
-    ...(rs.bundle ? [{ name: 'minimal workers-rs 302 Worker (bench/minimal-rs)', bundle: rs.bundle, path: '/' }] : []),
+    { name: 'fixed-302 JS Worker, same simulated bindings', bundle: ws.trivial, path: '/', bindingsFrom: same },
+    ...(rs.bundle ? [{ name: 'minimal workers-rs 302 Worker (bench/minimal-rs), same simulated bindings', bundle: rs.bundle, path: '/', bindingsFrom: same, floor: true }] : []),
+    { name: 'fixed-302 JS Worker, no bindings', bundle: ws.trivial, path: '/' },
+    ...(rs.bundle ? [{ name: 'minimal workers-rs 302 Worker (bench/minimal-rs), no bindings', bundle: rs.bundle, path: '/', bare: true }] : []),
   ];
   for (const w of workers) w.starts = [];
   for (let i = 0; i < cfg.coldStarts; i++) {
     for (const w of workers) {
       const t0 = performance.now();
-      const server = await startDirect(w.bundle, { assets: false, readyPath: w.path });
+      const server = await startDirect(w.bundle, { assets: false, readyPath: w.path, bindingsFrom: w.bindingsFrom });
       const t = server.timing;
       await server.stop();
       w.starts.push({ firstResponseMs: t.firstResponseMs - t0, readyMs: t.readyMs - t0, firstRequestMs: t.firstResponseMs - t.readyMs, status: t.status });
@@ -56,6 +62,8 @@ export async function coldStartSection(ws, cfg) {
     minimalRsWasmBytes: rs.bundle?.sizes.perFile.find((f) => f.file.endsWith('.wasm'))?.gzip,
     workers: workers.map((w) => ({
       name: w.name,
+      floor: !!w.floor,
+      bare: !!w.bare,
       firstResponseMs: median(w.starts.map((s) => s.firstResponseMs)),
       readyMs: median(w.starts.map((s) => s.readyMs)),
       firstRequestMs: median(w.starts.map((s) => s.firstRequestMs)),
