@@ -10,7 +10,7 @@
 
 import { sleep } from './env.mjs';
 
-function connect(url) {
+export function connect(url) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     let id = 0;
@@ -116,4 +116,29 @@ export async function profileWhile(inspectorPort, load, { include = /^core:user:
     s.close();
   }
   return { isolates: out.sort((a, b) => b.busyMs - a.busyMs), load: loadResult };
+}
+
+/**
+ * V8 heap in use per isolate of a workerd process ({ [inspector id]: bytes }).
+ * workerd's inspector does not run `HeapProfiler.collectGarbage` (it never
+ * answers), so this is what each heap holds when asked. An isolate that does
+ * not answer within 3 s is left out.
+ */
+export async function heapUsage(inspectorPort) {
+  const list = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+  const out = {};
+  const within = (p) => Promise.race([p, sleep(3000).then(() => { throw new Error('timeout'); })]);
+  for (const t of list) {
+    try {
+      const c = await within(connect(t.webSocketDebuggerUrl));
+      try {
+        out[t.id] = (await within(c.send('Runtime.getHeapUsage'))).usedSize;
+      } finally {
+        c.close();
+      }
+    } catch {
+      // an isolate that does not answer: not counted
+    }
+  }
+  return out;
 }

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { client, funnel, seedCampaign, HANDLE } from './app.mjs';
 import { UA, log, median, percentile, sleep } from './env.mjs';
 import { startDirect, errorLines } from './serve.mjs';
+import { heapUsage } from './profile.mjs';
+import { freePort } from './env.mjs';
 
 /** VmRSS / VmHWM of `pid` in KiB (NaN when unknown). */
 function memKiB(pid) {
@@ -102,7 +104,10 @@ function paced(rate, fire, { maxInFlight, stopAt }) {
 }
 
 export async function soakSection(ws, secret, cfg) {
-  const server = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false });
+  // The inspector splits the RSS: V8 heap in use per isolate (the Worker's own,
+  // `core:user:bench`, vs Miniflare's simulators), sampled every window.
+  const inspectorPort = await freePort();
+  const server = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false, inspectorPort });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   try {
     const c = client(server.base, secret);
@@ -165,8 +170,11 @@ export async function soakSection(ws, secret, cfg) {
       paced(rates.conversions, convert, { maxInFlight: 8, stopAt }),
       paced(rates.reads, read, { maxInFlight: 4, stopAt }),
     ];
+    const heaps = [];
     const closeWindow = () => {
       const w = cur;
+      const at = windows.length;
+      heapUsage(inspectorPort).then((h) => { heaps[at] = h; }, () => {});
       cur = fresh();
       const cpu = server.cpu();
       const lines = errorLines(server, logSince);
@@ -218,6 +226,12 @@ export async function soakSection(ws, secret, cfg) {
     const ledgerClicks = (await db.prepare('SELECT count(*) AS n FROM clicks WHERE campaign_id = ?').bind(campaignId).first())?.n;
     const ledgerConversions = (await db.prepare('SELECT count(*) AS n FROM conversions WHERE campaign_id = ?').bind(campaignId).first())?.n;
 
+    // The heap per isolate once the load is over, and the Worker isolate's per window.
+    const heapEnd = await heapUsage(inspectorPort).catch(() => ({}));
+    windows.forEach((w, i) => {
+      w.heaps = heaps[i] ?? {};
+      w.workerHeapBytes = Object.entries(w.heaps).filter(([id]) => id.startsWith('core:user:')).reduce((a, [, b]) => a + b, 0);
+    });
     const warmIdx = Math.max(0, Math.round((warmupMinutes * 60) / windowSeconds) - 1);
     const after = windows.slice(warmIdx + 1);
     const rssWarm = windows[warmIdx]?.rssKiB;
@@ -227,6 +241,9 @@ export async function soakSection(ws, secret, cfg) {
       minutes, windowSeconds, warmupMinutes, rates, pid: server.pid,
       rssStartKiB: mem0, rssWarmKiB: rssWarm, rssEndKiB: rssEnd, rssGrowthPct: ((rssEnd - rssWarm) / rssWarm) * 100,
       rssMaxAfterWarmKiB: Math.max(...after.map((w) => w.rssKiB)),
+      workerHeapWarmBytes: windows[warmIdx]?.workerHeapBytes, workerHeapEndBytes: windows.at(-1)?.workerHeapBytes,
+      workerHeapMaxAfterWarmBytes: Math.max(...after.map((w) => w.workerHeapBytes)),
+      heapEnd,
       p50FirstAfterWarm: p50s[0], p50Last: p50s.at(-1), p50Spread: Math.max(...p50s) / Math.min(...p50s),
       sent302: totals.r302, got201: totals.c201, reads: totals.reads, errors: windows.reduce((a, w) => a + w.errors, 0), noCtx: totals.noCtx,
       funnelClicks: f.clicks, funnelConversions: f.conversions, ledgerClicks, ledgerConversions, settleSeconds,
@@ -256,16 +273,20 @@ export function soakRows(s, { smoke }) {
     [label, 'events lost (302s − funnel clicks; 201s − funnel conversions)', `${s.clicksLost} clicks of ${int(s.sent302)}; ${s.conversionsLost} conversions of ${int(s.got201)}`, `ledger: ${int(s.ledgerClicks)} clicks, ${int(s.ledgerConversions)} conversions`, '', '0', st(lost === 0)],
     [label, `redirect p50 per ${s.windowSeconds} s window after warm-up: first → last (max/min)`, `${ms(s.p50FirstAfterWarm)} → ${ms(s.p50Last)} (${s.p50Spread.toFixed(2)}×)`, '', '', 'flat (max/min ≤ 1.5×)', st(s.p50Spread <= 1.5)],
     [label, 'errors (non-2xx/3xx, socket, worker log)', `${s.errors}`, '', '', '0', st(s.errors === 0)],
+    ...(Number.isFinite(s.workerHeapWarmBytes) && s.workerHeapWarmBytes > 0
+      ? [[label, "the Worker isolate's V8 heap in use after warm-up → end (max after warm-up; once the load stopped)", `${mib(s.workerHeapWarmBytes / 1024)} → ${mib(s.workerHeapEndBytes / 1024)} (max ${mib(s.workerHeapMaxAfterWarmBytes / 1024)}; ${mib((s.heapEnd?.['core:user:bench'] ?? NaN) / 1024)})`, `all isolates once the load stopped: ${mib(Object.values(s.heapEnd ?? {}).reduce((a, b) => a + b, 0) / 1024)}`, '', 'info', 'info']]
+      : []),
   ];
 }
 
 /** The per-window table for results.md. */
 export function soakDetails(s) {
   const out = [`\n**Soak windows** (workerd pid ${s.pid}; RSS = VmRSS of it and its children at the end of each window; latency from when a request was sent, and p50 from when it was due by the schedule (5 ms tick); funnel settled ${s.settleSeconds.toFixed(1)} s after the load stopped; generator: ${s.generator.map((g) => `${g.kind} ${int(g.issued)} sent, max lag ${ms(g.maxLagMs)}, ${g.late} ticks held back at the in-flight cap`).join('; ')}):\n`];
-  out.push('| min | workerd RSS (anon / file / shmem) | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
-  out.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  out.push('| min | workerd RSS (anon / file / shmem) | Worker isolate V8 heap | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
+  out.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const w of s.windows) {
-    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)}${Number.isFinite(w.anonKiB) ? ` (${mib(w.anonKiB)} / ${mib(w.fileKiB)} / ${mib(w.shmemKiB)})` : ''} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
+    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)}${Number.isFinite(w.anonKiB) ? ` (${mib(w.anonKiB)} / ${mib(w.fileKiB)} / ${mib(w.shmemKiB)})` : ''} | ${w.workerHeapBytes ? mib(w.workerHeapBytes / 1024) : '—'} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
   }
+  if (s.heapEnd && Object.keys(s.heapEnd).length) out.push(`\nV8 heap in use per isolate once the load stopped: ${Object.entries(s.heapEnd).map(([id, b]) => `\`${id}\` ${mib(b / 1024)}`).join(', ')}.`);
   return out.join('\n');
 }
