@@ -107,7 +107,8 @@ export async function soakSection(ws, secret, cfg) {
   // The inspector splits the RSS: V8 heap in use per isolate (the Worker's own,
   // `core:user:bench`, vs Miniflare's simulators), sampled every window.
   const inspectorPort = await freePort();
-  const server = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false, inspectorPort });
+  // DEV_SIGN_IN: `GET /v2/dev/memory`, the Worker isolate's wasm memory, every window.
+  const server = await startDirect(ws.app, { vars: { JWT_SECRET: secret, DEV_SIGN_IN: '1' }, migrations: true, readyPath: '/healthz', assets: false, inspectorPort });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   try {
     const c = client(server.base, secret);
@@ -171,10 +172,12 @@ export async function soakSection(ws, secret, cfg) {
       paced(rates.reads, read, { maxInFlight: 4, stopAt }),
     ];
     const heaps = [];
+    const wasm = [];
     const closeWindow = () => {
       const w = cur;
       const at = windows.length;
       heapUsage(inspectorPort).then((h) => { heaps[at] = h; }, () => {});
+      fetch(`${server.base}/v2/dev/memory`).then((r) => r.json()).then((b) => { wasm[at] = b.wasmMemoryBytes; }, () => {});
       cur = fresh();
       const cpu = server.cpu();
       const lines = errorLines(server, logSince);
@@ -231,6 +234,7 @@ export async function soakSection(ws, secret, cfg) {
     windows.forEach((w, i) => {
       w.heaps = heaps[i] ?? {};
       w.workerHeapBytes = Object.entries(w.heaps).filter(([id]) => id.startsWith('core:user:')).reduce((a, [, b]) => a + b, 0);
+      w.wasmBytes = wasm[i];
     });
     const warmIdx = Math.max(0, Math.round((warmupMinutes * 60) / windowSeconds) - 1);
     const after = windows.slice(warmIdx + 1);
@@ -243,6 +247,7 @@ export async function soakSection(ws, secret, cfg) {
       rssMaxAfterWarmKiB: Math.max(...after.map((w) => w.rssKiB)),
       workerHeapWarmBytes: windows[warmIdx]?.workerHeapBytes, workerHeapEndBytes: windows.at(-1)?.workerHeapBytes,
       workerHeapMaxAfterWarmBytes: Math.max(...after.map((w) => w.workerHeapBytes)),
+      wasmWarmBytes: windows[warmIdx]?.wasmBytes, wasmEndBytes: windows.at(-1)?.wasmBytes,
       heapEnd,
       p50FirstAfterWarm: p50s[0], p50Last: p50s.at(-1), p50Spread: Math.max(...p50s) / Math.min(...p50s),
       sent302: totals.r302, got201: totals.c201, reads: totals.reads, errors: windows.reduce((a, w) => a + w.errors, 0), noCtx: totals.noCtx,
@@ -276,16 +281,19 @@ export function soakRows(s, { smoke }) {
     ...(Number.isFinite(s.workerHeapWarmBytes) && s.workerHeapWarmBytes > 0
       ? [[label, "the Worker isolate's V8 heap in use after warm-up → end (max after warm-up; once the load stopped)", `${mib(s.workerHeapWarmBytes / 1024)} → ${mib(s.workerHeapEndBytes / 1024)} (max ${mib(s.workerHeapMaxAfterWarmBytes / 1024)}; ${mib((s.heapEnd?.['core:user:bench'] ?? NaN) / 1024)})`, `all isolates once the load stopped: ${mib(Object.values(s.heapEnd ?? {}).reduce((a, b) => a + b, 0) / 1024)}`, '', 'info', 'info']]
       : []),
+    ...(Number.isFinite(s.wasmWarmBytes)
+      ? [[label, "the Worker isolate's wasm memory after warm-up → end (it never shrinks: growth here would be a leak in the Rust code)", `${mib(s.wasmWarmBytes / 1024)} → ${mib(s.wasmEndBytes / 1024)} (${(((s.wasmEndBytes - s.wasmWarmBytes) / s.wasmWarmBytes) * 100).toFixed(1)} %)`, '', '', 'info', 'info']]
+      : []),
   ];
 }
 
 /** The per-window table for results.md. */
 export function soakDetails(s) {
   const out = [`\n**Soak windows** (workerd pid ${s.pid}; RSS = VmRSS of it and its children at the end of each window; latency from when a request was sent, and p50 from when it was due by the schedule (5 ms tick); funnel settled ${s.settleSeconds.toFixed(1)} s after the load stopped; generator: ${s.generator.map((g) => `${g.kind} ${int(g.issued)} sent, max lag ${ms(g.maxLagMs)}, ${g.late} ticks held back at the in-flight cap`).join('; ')}):\n`];
-  out.push('| min | workerd RSS (anon / file / shmem) | Worker isolate V8 heap | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
+  out.push('| min | workerd RSS (anon / file / shmem) | Worker isolate V8 heap · wasm memory | 302s | redirect p50 | p50 from due | p99 | conversions | funnel reads (p50) | workerd CPU | errors |');
   out.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const w of s.windows) {
-    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)}${Number.isFinite(w.anonKiB) ? ` (${mib(w.anonKiB)} / ${mib(w.fileKiB)} / ${mib(w.shmemKiB)})` : ''} | ${w.workerHeapBytes ? mib(w.workerHeapBytes / 1024) : '—'} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
+    out.push(`| ${w.minute.toFixed(1)} | ${mib(w.rssKiB)}${Number.isFinite(w.anonKiB) ? ` (${mib(w.anonKiB)} / ${mib(w.fileKiB)} / ${mib(w.shmemKiB)})` : ''} | ${w.workerHeapBytes ? mib(w.workerHeapBytes / 1024) : '—'} · ${Number.isFinite(w.wasmBytes) ? mib(w.wasmBytes / 1024) : '—'} | ${int(w.redirects)} | ${ms(w.p50)} | ${ms(w.dueP50)} | ${ms(w.p99)} | ${w.conversions} | ${w.reads} (${ms(w.readP50)}) | ${w.cpuPct.toFixed(0)} % | ${w.errors}${w.firstError ? ` (${String(w.firstError).replace(/\|/g, '\\|')})` : ''} |`);
   }
   if (s.heapEnd && Object.keys(s.heapEnd).length) out.push(`\nV8 heap in use per isolate once the load stopped: ${Object.entries(s.heapEnd).map(([id, b]) => `\`${id}\` ${mib(b / 1024)}`).join(', ')}.`);
   return out.join('\n');

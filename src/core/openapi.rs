@@ -16,7 +16,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     /// Local development only (`DEV_SIGN_IN`, tests): deliberately not described.
-    const UNDOCUMENTED: [&str; 3] = ["DevToken", "DevFaults", "DevClock"];
+    const UNDOCUMENTED: [&str; 4] = ["DevToken", "DevFaults", "DevClock", "DevMemory"];
 
     const METHODS: [(&str, Method); 6] = [
         ("get", Method::Get),

@@ -47,6 +47,8 @@ pub enum Route {
     DevFaults,
     /// Local development only: shift the isolate's clock (tests).
     DevClock,
+    /// Local development only: this isolate's wasm memory (the soak bench).
+    DevMemory,
     Redirect(Handle, Slug),
     /// `POST /{handle}/{slug}`: a password form's try (password-protected
     /// links only; others answer 405 like any other method).
@@ -126,6 +128,7 @@ impl Route {
             DevToken
             | DevFaults
             | DevClock
+            | DevMemory
             | Mcp
             | CampaignCreate(_)
             | CampaignGet(..)
@@ -267,6 +270,10 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
         ["v2", "dev", "clock"] => match method {
             Post => m(None, Need::PUBLIC, Ok(Route::DevClock)),
             _ => na("POST"),
+        },
+        ["v2", "dev", "memory"] => match method {
+            Get => m(None, Need::PUBLIC, Ok(Route::DevMemory)),
+            _ => na("GET"),
         },
         ["mcp"] => match method {
             Post => m(None, Need::PUBLIC, Ok(Route::Mcp)),

@@ -231,6 +231,7 @@ pub(crate) async fn dispatch(c: &Ctx, mut req: Request, route: Route) -> ApiResu
         Route::DevToken => dev_token(c, &mut req).await,
         Route::DevFaults => dev_faults(c, &mut req).await,
         Route::DevClock => dev_clock(c, &mut req).await,
+        Route::DevMemory => dev_memory(c),
         Route::Redirect(..) | Route::Unlock(..) => Err(ApiError::NotFound("Route".into())),
         Route::CampaignCreate(h) => campaigns::create(c, &mut req, h).await,
         Route::CampaignList(h) => campaigns::list(c, &req, h).await,
@@ -355,6 +356,17 @@ async fn dev_clock(ctx: &Ctx, req: &mut Request) -> ApiResult<Response> {
     http::ok(
         serde_json::json!({"offsetMs": offset, "now": crate::core::time::rfc3339(http::now_ms())}),
     )
+}
+
+/// `GET /v2/dev/memory`: local development and tests only (`DEV_SIGN_IN`);
+/// the size of this isolate's wasm linear memory (it only ever grows), which
+/// the soak bench samples beside the workerd process's RSS.
+fn dev_memory(ctx: &Ctx) -> ApiResult<Response> {
+    if !ctx.cfg.dev_sign_in {
+        return Err(ApiError::NotFound("Route".into()));
+    }
+    let bytes = core::arch::wasm32::memory_size(0) * 65536;
+    http::ok(serde_json::json!({ "wasmMemoryBytes": bytes }))
 }
 
 /// `POST /v2/dev/faults {"faults": ["rollup", "d1_clicks"]}`: local development

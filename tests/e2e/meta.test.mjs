@@ -46,6 +46,17 @@ describe('GET /v2/meta', () => {
   });
 });
 
+describe('GET /v2/dev/memory (local development only)', () => {
+  test("the isolate's wasm memory, in whole 64 KiB pages; other methods are 405", async () => {
+    const r = await app.api('GET', '/v2/dev/memory', { token: null });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.body), ['wasmMemoryBytes']);
+    assert.ok(r.body.wasmMemoryBytes >= 65536 && r.body.wasmMemoryBytes % 65536 === 0, r.text);
+    const post = await app.api('POST', '/v2/dev/memory', { token: null });
+    assert.deepEqual([post.status, post.headers.get('allow')], [405, 'GET']);
+  });
+});
+
 describe('GET /openapi.json', () => {
   test('is public, cacheable JSON: OpenAPI 3.1 with both security schemes and the error envelope', async () => {
     const r = await app.api('GET', '/openapi.json', { token: null });
