@@ -190,6 +190,12 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   });
   await pwTry.arrayBuffer();
   if (pwTry.status !== 302) throw new Error(`password link: the right password answered ${pwTry.status}, not 302`);
+  // What the right password set: the unlock cookie, which lets this visitor
+  // through for a day (the row "password link after its form").
+  const unlock = pwTry.headers.get('set-cookie')?.split(';')[0];
+  const pwOpen = await fetch(`${base}/${HANDLE}/pw${VISITOR_QUERY}`, { redirect: 'manual', headers: { ...HEADERS, cookie: unlock ?? '' } });
+  await pwOpen.arrayBuffer();
+  if (pwOpen.status !== 302) throw new Error(`password link: the unlock cookie (${unlock}) answered ${pwOpen.status}, not 302`);
 
   // The pattern rules on their own server (rules are per handle: on the main one
   // they would be evaluated by every other row too): the benchmark's campaign,
@@ -220,6 +226,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     { what: 'tracked link without rules (ACTIVE, DIRECT, context param; D1 + rollup after the response)', url: `${base}/${HANDLE}/norules${VISITOR_QUERY}`, settle: settle(c, 'norules') },
     { what: 'the benchmark redirect (tracked + 3 rules, third fires)', url: ours.url, settle: settle(c, CAMPAIGN), bench: true },
     { what: 'experiment link (tracked, RUNNING, 2 variants: draw + Set-Cookie)', url: `${base}/${HANDLE}/exp${VISITOR_QUERY}`, settle: settle(c, 'exp') },
+    { what: 'password link after its form (GET with the unlock cookie the right password set: its HMAC checked, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), headers: { cookie: unlock } },
     { what: 'password link, the form\'s POST with the right password (PBKDF2-SHA256 100,000 iterations, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), script: 'password.lua', env: { BENCH_PASSWORD: encodeURIComponent(PASSWORD) } },
     { what: 'pattern rules (userAgentMatches + referrerMatches, none fires) + the benchmark\'s 3 rules, tracked (own server)', url: patUrl, server: pat, settle: settle(patClient, CAMPAIGN) },
   ];
@@ -232,7 +239,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
       for (const k of kinds) {
         const since = Date.now();
         const cpu0 = k.server.cpu();
-        const r = await wrk(k.url, { ...load, script: k.script, env: k.env });
+        const r = await wrk(k.url, { ...load, headers: { ...load.headers, ...k.headers }, script: k.script, env: k.env });
         if (k.settle) await waitSettled(k.settle.client, k.settle.id, { quietMs: 1000 });
         const cpuMs = ((k.server.cpu() - cpu0) * 1000) / Math.max(1, r.requests);
         const errors = r.non2xx3xx + r.socketErrors + errorLines(k.server, since).length;

@@ -76,13 +76,89 @@ impl PasswordHash {
     /// Whether a key derived from a try (same salt and iterations) matches,
     /// in time independent of where the bytes differ.
     pub fn matches(&self, derived: &[u8]) -> bool {
-        derived.len() == self.hash.len()
-            && derived
-                .iter()
-                .zip(&self.hash)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        same_bytes(derived, &self.hash)
     }
+}
+
+/// Equal, in time independent of where the bytes differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The cookie that remembers a right password: the visitor is not asked
+/// again for that link, in that browser, for `UNLOCK_TTL_SECS`. Its value is
+/// `<expiry, unix seconds>.<HMAC-SHA256, base64url>` over the handle, the
+/// slug, the stored hash (a new password — new salt — voids every cookie)
+/// and the expiry, keyed with the server's secret. Scoped by `Path` to the
+/// link's own URL, `HttpOnly`, `SameSite=Lax` (a followed link is a top-level
+/// GET, which sends it).
+pub const UNLOCK_COOKIE: &str = "ef_unlock";
+/// How long a right password is remembered: one day.
+pub const UNLOCK_TTL_SECS: i64 = 24 * 3600;
+
+/// What an unlock cookie signs, in one place for `unlock_cookie` and `unlocked`.
+fn unlock_mac(
+    secret: &[u8],
+    handle: &str,
+    slug: &str,
+    stored: &PasswordHash,
+    expires: i64,
+) -> Vec<u8> {
+    let msg = format!(
+        "edge-funnel unlock\n{handle}\n{slug}\n{}\n{expires}",
+        stored.to_stored()
+    );
+    crate::core::auth::hmac_sha256(secret, msg.as_bytes())
+}
+
+/// The `Set-Cookie` value after a right password at `now_ms`, for the link
+/// served at `path` (`/{handle}/{slug}`, or `/{slug}` on a branded host).
+pub fn unlock_cookie(
+    secret: &[u8],
+    handle: &str,
+    slug: &str,
+    stored: &PasswordHash,
+    path: &str,
+    https: bool,
+    now_ms: i64,
+) -> String {
+    let expires = now_ms.div_euclid(1000) + UNLOCK_TTL_SECS;
+    let mac = unlock_mac(secret, handle, slug, stored, expires);
+    format!(
+        "{UNLOCK_COOKIE}={expires}.{}; Path={path}; Max-Age={UNLOCK_TTL_SECS}; HttpOnly; SameSite=Lax{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac),
+        if https { "; Secure" } else { "" }
+    )
+}
+
+/// Whether a `Cookie` header carries a valid, unexpired unlock cookie for
+/// this link and its current password (any of several same-named cookies).
+pub fn unlocked(
+    secret: &[u8],
+    handle: &str,
+    slug: &str,
+    stored: &PasswordHash,
+    cookie_header: &str,
+    now_ms: i64,
+) -> bool {
+    let now = now_ms.div_euclid(1000);
+    cookie_header
+        .split(';')
+        .filter_map(|c| c.trim().strip_prefix(UNLOCK_COOKIE)?.strip_prefix('='))
+        .any(|value| {
+            let Some((exp, mac)) = value.split_once('.') else {
+                return false;
+            };
+            let (Ok(expires), Ok(mac)) = (
+                exp.parse::<i64>(),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mac),
+            ) else {
+                return false;
+            };
+            expires > now
+                && expires <= now + UNLOCK_TTL_SECS
+                && same_bytes(&mac, &unlock_mac(secret, handle, slug, stored, expires))
+        })
 }
 
 /// What a request for a link meets before its redirect.
@@ -194,6 +270,97 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(salt: u8) -> PasswordHash {
+        PasswordHash {
+            iterations: PBKDF2_ITERATIONS,
+            salt: vec![salt; SALT_LEN],
+            hash: vec![7; HASH_LEN],
+        }
+    }
+
+    /// The cookie's value, as a browser sends it back.
+    fn value(set_cookie: &str) -> String {
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn unlock_cookie_attributes() {
+        let now = 1_780_000_000_000;
+        let c = unlock_cookie(b"k", "demo", "sale", &stored(1), "/demo/sale", true, now);
+        let parts: Vec<&str> = c.split("; ").collect();
+        assert_eq!(
+            &parts[1..],
+            [
+                "Path=/demo/sale",
+                "Max-Age=86400",
+                "HttpOnly",
+                "SameSite=Lax",
+                "Secure"
+            ]
+        );
+        assert!(parts[0].starts_with("ef_unlock=1780086400."), "{c}");
+        let plain = unlock_cookie(b"k", "demo", "sale", &stored(1), "/sale", false, now);
+        assert!(plain.ends_with("; Path=/sale; Max-Age=86400; HttpOnly; SameSite=Lax"));
+    }
+
+    #[test]
+    fn unlocked_only_for_its_link_password_secret_and_day() {
+        let now = 1_780_000_000_000;
+        let h = stored(1);
+        let v = value(&unlock_cookie(
+            b"k",
+            "demo",
+            "sale",
+            &h,
+            "/demo/sale",
+            true,
+            now,
+        ));
+        assert!(unlocked(b"k", "demo", "sale", &h, &v, now));
+        assert!(unlocked(
+            b"k",
+            "demo",
+            "sale",
+            &h,
+            &format!("a=1; {v}; b=2"),
+            now + 1000
+        ));
+        // Among several same-named cookies, a valid one is enough.
+        assert!(unlocked(
+            b"k",
+            "demo",
+            "sale",
+            &h,
+            &format!("ef_unlock=1.AAAA; {v}"),
+            now
+        ));
+        // Another link, handle, password (new salt) or secret: locked.
+        assert!(!unlocked(b"k", "demo", "other", &h, &v, now));
+        assert!(!unlocked(b"k", "acme", "sale", &h, &v, now));
+        assert!(!unlocked(b"k", "demo", "sale", &stored(2), &v, now));
+        assert!(!unlocked(b"other", "demo", "sale", &h, &v, now));
+        // A day later: locked again (expiry is inside the MAC, so it cannot be moved).
+        assert!(unlocked(b"k", "demo", "sale", &h, &v, now + 86_399_000));
+        assert!(!unlocked(b"k", "demo", "sale", &h, &v, now + 86_400_000));
+        let (exp, mac) = v.trim_start_matches("ef_unlock=").split_once('.').unwrap();
+        let later = format!("ef_unlock={}.{mac}", exp.parse::<i64>().unwrap() + 3600);
+        assert!(!unlocked(b"k", "demo", "sale", &h, &later, now));
+        // Garbage, a flipped MAC byte, a prefix-named cookie: locked.
+        let mut flipped = v.clone().into_bytes();
+        let last = flipped.len() - 2;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        for bad in [
+            String::new(),
+            "ef_unlock=".into(),
+            "ef_unlock=x.y".into(),
+            "ef_unlock=99999999999.AAAA".into(),
+            String::from_utf8(flipped).unwrap(),
+            v.replace("ef_unlock=", "ef_unlockx="),
+        ] {
+            assert!(!unlocked(b"k", "demo", "sale", &h, &bad, now), "{bad}");
+        }
+    }
 
     #[test]
     fn password_length() {

@@ -197,7 +197,16 @@ async fn handle(raw: web_sys::Request, env: Env, wctx: Context) -> ApiResult<Res
         return redirect::redirect(&ctx, &raw, url.query(), url.scheme() == "https", h, s).await;
     }
     if let Ok(Route::Unlock(h, s)) = &matched.route {
-        return redirect::unlock(&ctx, raw, url.query(), url.scheme() == "https", h, s).await;
+        return redirect::unlock(
+            &ctx,
+            raw,
+            url.path(),
+            url.query(),
+            url.scheme() == "https",
+            h,
+            s,
+        )
+        .await;
     }
     let req = Request::from(raw);
 

@@ -12,7 +12,8 @@
 //! `localhost`, a `SHORT_HOSTS` member) never costs one.
 
 use crate::core::access::{
-    form_page, gate, parse_form, FormState, Gate, EXPIRED_PAGE, MAX_FORM_BYTES,
+    form_page, gate, parse_form, unlock_cookie, unlocked, FormState, Gate, EXPIRED_PAGE,
+    MAX_FORM_BYTES,
 };
 use crate::core::click::Click;
 use crate::core::error::{ApiError, ApiResult};
@@ -60,7 +61,15 @@ fn html_page(status: u16, body: String) -> Response {
 
 /// What an expired or password-protected link answers instead of its
 /// redirect (`None`: serve the redirect). Nothing is recorded for either.
-fn gated(link: &LinkEntry, req: &web_sys::Request, now: i64) -> Option<Response> {
+/// A protected link opens for a visitor whose unlock cookie (from a right
+/// password in the last day) is valid for it.
+fn gated(
+    cfg: &Config,
+    (h, slug): (&Handle, &Slug),
+    link: &LinkEntry,
+    req: &web_sys::Request,
+    now: i64,
+) -> Option<Response> {
     match gate(
         link.expires_at,
         link.expired_url.as_deref(),
@@ -70,6 +79,7 @@ fn gated(link: &LinkEntry, req: &web_sys::Request, now: i64) -> Option<Response>
         Gate::Open => None,
         Gate::Expired(Some(url)) => redirect_302(url, "").ok().map(Response::from),
         Gate::Expired(None) => Some(html_page(410, EXPIRED_PAGE.to_string())),
+        Gate::Locked if remembered(cfg, (h, slug), link, req, now) => None,
         Gate::Locked => {
             let referrer = req.headers().get("referer").ok().flatten();
             Some(html_page(
@@ -80,13 +90,36 @@ fn gated(link: &LinkEntry, req: &web_sys::Request, now: i64) -> Option<Response>
     }
 }
 
+/// Whether the request carries a valid unlock cookie for the link
+/// (`core::access::unlocked`); the `Cookie` header is read only here, for
+/// protected links.
+fn remembered(
+    cfg: &Config,
+    (h, slug): (&Handle, &Slug),
+    link: &LinkEntry,
+    req: &web_sys::Request,
+    now: i64,
+) -> bool {
+    let Some(Some(stored)) = &link.password else {
+        return false;
+    };
+    match req.headers().get("cookie") {
+        Ok(Some(c)) => unlocked(&cfg.jwt.secret, h.as_str(), slug.as_str(), stored, &c, now),
+        _ => false,
+    }
+}
+
 /// `POST /{handle}/{slug}`: a password form's try. Right → the link's
 /// normal 302 (the click is recorded then, attributed to the referrer the
 /// visitor first arrived with); wrong → 401 and the form again; every try
 /// counts against `PASSWORD_LIMITER` per client and link (429 past it).
+/// The right password's 302 sets the unlock cookie for the link's `path`,
+/// so the visitor is not asked again for a day.
+#[allow(clippy::too_many_arguments)]
 pub async fn unlock(
     ctx: &Ctx,
     raw: web_sys::Request,
+    path: &str,
     query: Option<&str>,
     https: bool,
     h: &Handle,
@@ -108,7 +141,9 @@ pub async fn unlock(
         now,
     ) {
         Gate::Locked => {}
-        Gate::Expired(_) => return Ok(gated(&link, &raw, now).unwrap_or_else(not_found_page)),
+        Gate::Expired(_) => {
+            return Ok(gated(&ctx.cfg, (h, slug), &link, &raw, now).unwrap_or_else(not_found_page))
+        }
         Gate::Open => {
             let resp = http::error_response(&ApiError::MethodNotAllowed);
             let _ = resp.headers().set("allow", "GET, HEAD");
@@ -130,15 +165,15 @@ pub async fn unlock(
     let mut req = worker::Request::from(raw);
     let attempt = parse_form(&http::read_body(&mut req, MAX_FORM_BYTES).await?);
     let right = match &link.password {
-        Some(Some(stored)) => access::verify(stored, &attempt.password).await?,
-        _ => false,
+        Some(Some(stored)) if access::verify(stored, &attempt.password).await? => Some(stored),
+        _ => None,
     };
-    if !right {
+    let Some(stored) = right else {
         return Ok(html_page(
             401,
             form_page(FormState::Wrong, attempt.referrer.as_deref()),
         ));
-    }
+    };
     let v = Packed {
         referer: attempt.referrer.as_deref(),
         ..v
@@ -149,10 +184,22 @@ pub async fn unlock(
         day_key: day_key.as_deref(),
         https,
     };
-    answer(
+    let resp = answer(
         &ctx.env, &ctx.wctx, &ctx.cfg, &v, query, h, slug, &served, now,
-    )
-    .map(Response::from)
+    )?;
+    let cookie = unlock_cookie(
+        &ctx.cfg.jwt.secret,
+        h.as_str(),
+        slug.as_str(),
+        stored,
+        path,
+        https,
+        now,
+    );
+    resp.headers()
+        .append("set-cookie", &cookie)
+        .map_err(|e| ApiError::Internal(format!("Set-Cookie: {e:?}")))?;
+    Ok(Response::from(resp))
 }
 
 /// `host` when it may be a branded host: well-formed and not one of ours.
@@ -201,7 +248,7 @@ pub async fn redirect(
     else {
         return Ok(not_found_page());
     };
-    if let Some(page) = gated(&link, req, now) {
+    if let Some(page) = gated(&ctx.cfg, (h, slug), &link, req, now) {
         return Ok(page);
     }
     let facts = visitor_facts(
@@ -302,7 +349,7 @@ pub fn cached(
     }
     Some(match link {
         None => Ok(not_found_page().into()),
-        Some(link) => match gated(&link, req, now) {
+        Some(link) => match gated(cfg, (h, slug), &link, req, now) {
             Some(page) => Ok(page.into()),
             None => {
                 let served = Served {

@@ -190,6 +190,10 @@ describe('a claimed host serves the handle’s links', () => {
     const right = await onHost(BRAND, '/brand-secret', { method: 'POST', headers: type, body: 'password=brand+pass' });
     assert.equal(right.status, 302);
     assert.match(right.location, /^https:\/\/shop\.example\.com\/secret\?ctx=clk_/);
+    // The unlock cookie is scoped to the URL the visitor used there, and opens it.
+    const [set] = right.headers['set-cookie'];
+    assert.match(set, /^ef_unlock=[^;]+; Path=\/brand-secret; Max-Age=86400; HttpOnly; SameSite=Lax$/);
+    assert.equal((await onHost(BRAND, '/brand-secret', { headers: { cookie: set.split(';')[0] } })).status, 302);
     assert.equal((await app.api('DELETE', `${H}/links/brand-secret`)).status, 204);
   });
 

@@ -1,7 +1,8 @@
 // Link controls (SPEC §11): expiry with and without a fallback URL (the dev
 // clock moves the Worker past `expiresAt`), and password-protected links: the
-// form, a wrong try (401), the right one (302, the click recorded once), the
-// write-only password's keep/remove semantics, and the per-client limit on tries.
+// form, a wrong try (401), the right one (302, the click recorded once, the
+// unlock cookie that remembers it for a day), the write-only password's
+// keep/remove semantics, and the per-client limit on tries.
 import { before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnApp, UA } from '../harness/app.mjs';
@@ -149,6 +150,50 @@ describe('link controls', () => {
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
     assert.equal(JSON.parse(post.text).error.code, 'method_not_allowed');
+  });
+
+  test('a right password is remembered for a day: the unlock cookie opens that link only', async () => {
+    await createCampaign('remember');
+    for (const slug of ['vault', 'vault-2']) assert.equal((await putLink(slug, { password: 'swordfish' }, 'remember')).status, 201);
+    const right = await submit('/demo/vault?utm_source=mail', { password: 'swordfish' });
+    assert.equal(right.status, 302);
+    const set = right.headers.get('set-cookie');
+    assert.match(set, /^ef_unlock=\d{10}\.[A-Za-z0-9_-]{43}; Path=\/demo\/vault; Max-Age=86400; HttpOnly; SameSite=Lax$/, 'plain http: no Secure');
+    const cookie = set.split(';')[0];
+    // With it: the redirect, recorded (twice: the cold path, then the isolate cache).
+    for (let i = 0; i < 2; i++) {
+      const r = await page('/demo/vault?utm_source=mail', { cookie: `theme=dark; ${cookie}` });
+      assert.equal(r.status, 302, r.text);
+      assert.match(r.location, /^https:\/\/shop\.example\.com\/vault\?utm_source=mail&ctx=clk_[a-z2-7]{24}$/);
+      assert.equal(r.headers.get('set-cookie'), null, 'only the right password sets it');
+    }
+    // Without it, with it on another link, or altered: the form.
+    const form = async (path, headers) => {
+      const r = await page(path, headers);
+      assert.equal(r.status, 200, `${path} ${JSON.stringify(headers)}`);
+      assert.match(r.text, /<form method=post>/);
+    };
+    await form('/demo/vault', {});
+    await form('/demo/vault-2', { cookie });
+    await form('/demo/vault', { cookie: cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) });
+    const [exp, mac] = cookie.slice('ef_unlock='.length).split('.');
+    await form('/demo/vault', { cookie: `ef_unlock=${Number(exp) + 3600}.${mac}` });
+    // A new password voids it.
+    assert.equal((await putLink('vault', { password: 'swordfish-2' }, 'remember')).status, 200);
+    await form('/demo/vault', { cookie });
+    // A day later it is void too (the dev clock moves the Worker 25 hours on).
+    const again = (await submit('/demo/vault', { password: 'swordfish-2' })).headers.get('set-cookie').split(';')[0];
+    assert.equal((await page('/demo/vault', { cookie: again })).status, 302);
+    try {
+      assert.equal((await clock(25 * HOUR)).status, 200);
+      await form('/demo/vault', { cookie: again });
+    } finally {
+      assert.equal((await clock(0)).status, 200);
+    }
+    // Clicks: the two right tries and the three remembered visits; no form view.
+    assert.equal((await settleClicks('remember', 5)).clicks, 5);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await funnel('remember')).clicks, 5);
   });
 
   test('an expired protected link answers as expired, without its form', async () => {

@@ -69,7 +69,7 @@ export function linksPanel({ campaign, onPrimary } = {}) {
     field('Context parameter name', paramIn),
     field('Expires (your local time)', expIn, 'Optional. After it the link stops redirecting to its destination.'),
     field('After expiry, send visitors to', expUrlIn, 'Optional; without it an expired link shows "expired" (410).'),
-    field('Password', pwIn, 'Optional, 4–128 characters. Visitors must enter it; it is stored only as a salted hash. Leave empty to keep the current one.'),
+    field('Password', pwIn, 'Optional, 4–128 characters. Visitors must enter it (their browser is then let through for a day, until the password changes); it is stored only as a salted hash. Leave empty to keep the current one.'),
     h('div', { class: 'span-all checks-row' }, appendCb.el, fwdCb.el, pwRemove.el, scoped ? primaryCb.el : null),
     h('div', { class: 'span-all' }, formMsg),
     h('div', { class: 'span-all actions' }, submit, cancel),
