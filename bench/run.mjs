@@ -66,7 +66,7 @@ const cfg = smoke
     };
 const [soakRedirects, soakConversions, soakReads] = (process.env.BENCH_SOAK_RATES || '200,5,1').split(',').map(Number);
 cfg.soak = {
-  minutes: env('BENCH_SOAK_MINUTES', 20), windowSeconds: env('BENCH_SOAK_WINDOW_SECONDS', 60), warmupMinutes: env('BENCH_SOAK_WARMUP_MINUTES', 2),
+  minutes: env('BENCH_SOAK_MINUTES', 20), windowSeconds: env('BENCH_SOAK_WINDOW_SECONDS', 60), warmupMinutes: env('BENCH_SOAK_WARMUP_MINUTES', 5),
   rates: { redirects: soakRedirects, conversions: soakConversions, reads: soakReads },
 };
 // The default set (`make bench`, and --smoke). `soak` (20 min by default) runs only
