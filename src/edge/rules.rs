@@ -3,7 +3,7 @@
 use crate::core::error::{ApiError, ApiResult};
 use crate::core::ids::{Handle, RuleId};
 use crate::core::paging::Page;
-use crate::core::rules::{explain as explain_rules, Outcome, Rule, Simulated};
+use crate::core::rules::{explain as explain_rules, pattern_budget, Outcome, Rule, Simulated};
 use crate::core::time::rfc3339;
 use crate::edge::ctx::Ctx;
 use crate::edge::db::{flag, int, text};
@@ -23,6 +23,11 @@ struct RuleRow {
     variant_url: String,
     created_at: i64,
     updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
 }
 
 const COLUMNS: &str =
@@ -56,6 +61,20 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResu
         for c in list {
             crate::edge::campaigns::find(ctx, &h, c).await?;
         }
+    }
+    // A bounded number of the handle's enabled rules may use patterns.
+    if rule.uses_patterns() {
+        let others = ctx
+            .db
+            .first::<Count>(
+                "SELECT count(*) AS n FROM rules WHERE handle = ? AND rule_id <> ? AND enabled = 1 \
+                 AND (json_extract(when_json, '$.referrerMatches') IS NOT NULL \
+                 OR json_extract(when_json, '$.userAgentMatches') IS NOT NULL)",
+                &[text(h.as_str()), text(rule.rule_id.as_str())],
+            )
+            .await?
+            .map_or(0, |c| c.n);
+        pattern_budget(&rule, usize::try_from(others).unwrap_or(usize::MAX))?;
     }
     let existed = ctx
         .db

@@ -126,6 +126,24 @@ describe('referrerMatches and userAgentMatches', () => {
     assert.equal((await t.call('GET', '/rules')).body.rules.length, 0, 'nothing written');
   });
 
+  test('at most 4 enabled rules of a handle use patterns; a 5th is 400, disabled ones do not count', async () => {
+    const t = tenant();
+    const put = (id, when, enabled = true) => t.call('PUT', `/rules/${id}`, { enabled, when, variant: { id: 'v', destinationUrl: 'https://v.example/' } });
+    for (const [i, when] of [{ userAgentMatches: 'a' }, { referrerMatches: 'b' }, { userAgentMatches: 'c', referrerMatches: 'd' }, { userAgentMatches: 'e' }].entries()) {
+      assert.equal((await put(`pat-${i}`, when)).status, 201);
+    }
+    assert.equal((await put('plain', { countryIn: ['DE'] })).status, 201, 'rules without patterns are not limited');
+    const fifth = await put('pat-4', { referrerMatches: 'f' });
+    assert.deepEqual([fifth.status, fifth.body.error.code], [400, 'invalid_field'], fifth.text);
+    assert.match(fifth.body.error.message, /^Field 'when' must not add another enabled pattern rule: 4 of the handle's enabled rules .* the most allowed is 4/);
+    assert.equal((await put('pat-4', { referrerMatches: 'f' }, false)).status, 201, 'a disabled one is stored');
+    assert.equal((await put('pat-4', { referrerMatches: 'f' })).status, 400, 'enabling it is refused too');
+    assert.equal((await put('pat-0', { userAgentMatches: 'changed' })).status, 200, 'replacing one of the 4 is fine');
+    assert.equal((await put('pat-1', { referrerMatches: 'b' }, false)).status, 200);
+    assert.equal((await put('pat-4', { referrerMatches: 'f' })).status, 200, 'room again after one was disabled');
+    assert.equal((await put('pat-1', { referrerMatches: 'b' })).status, 400, 'and now the other one is the 5th');
+  });
+
   test('pathological patterns are accepted only when bounded: the redirect stays fast on long hostile input', async () => {
     const t = tenant();
     await linkWithRule(t, {

@@ -39,6 +39,35 @@ pub struct Rule {
     pub variant: Variant,
 }
 
+/// At most this many of a handle's enabled rules may use a pattern condition
+/// (`referrerMatches`, `userAgentMatches`). One pattern is bounded (~5 ms in
+/// wasm at worst on a 512-byte header, microseconds for ordinary ones); this
+/// bounds the redirect: at worst 8 pattern matches, ~40 ms, for the most
+/// pathological patterns the size limits let through.
+pub const MAX_PATTERN_RULES: usize = 4;
+
+impl Rule {
+    /// Whether it counts against [`MAX_PATTERN_RULES`].
+    pub fn uses_patterns(&self) -> bool {
+        self.enabled
+            && (self.when.referrer_matches.is_some() || self.when.user_agent_matches.is_some())
+    }
+}
+
+/// Refuses an enabled pattern rule when `others` of the handle's other
+/// enabled rules already use patterns.
+pub fn pattern_budget(rule: &Rule, others: usize) -> Result<(), ApiError> {
+    if rule.uses_patterns() && others >= MAX_PATTERN_RULES {
+        return Err(ApiError::field(
+            "when",
+            format!(
+                "must not add another enabled pattern rule: {others} of the handle's enabled rules already use referrerMatches/userAgentMatches, the most allowed is {MAX_PATTERN_RULES} (disable or delete one first)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// What the evaluator knows about a visitor.
 #[derive(Debug, Clone, Copy)]
 pub struct Visitor<'a> {

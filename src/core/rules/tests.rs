@@ -468,3 +468,23 @@ fn a_simulated_visitor_is_read_like_a_request() {
         assert_eq!(e.code(), "invalid_field", "{bad}");
     }
 }
+
+#[test]
+fn pattern_budget_counts_enabled_pattern_rules_only() {
+    let pat = rule("ua-rule", 1, r#"{"userAgentMatches":"bot"}"#);
+    let refp = rule("ref-rule", 1, r#"{"referrerMatches":"news\\."}"#);
+    let plain = rule("de-rule", 1, r#"{"countryIn":["DE"]}"#);
+    let off = Rule {
+        enabled: false,
+        ..pat.clone()
+    };
+    assert!(pat.uses_patterns() && refp.uses_patterns());
+    assert!(!plain.uses_patterns() && !off.uses_patterns());
+    assert!(pattern_budget(&pat, MAX_PATTERN_RULES - 1).is_ok());
+    let e = pattern_budget(&refp, MAX_PATTERN_RULES).unwrap_err();
+    assert_eq!(e.code(), "invalid_field");
+    assert!(e.to_string().contains("the most allowed is 4"), "{e}");
+    // Rules without patterns, and disabled ones, are never refused for it.
+    assert!(pattern_budget(&plain, 100).is_ok());
+    assert!(pattern_budget(&off, 100).is_ok());
+}
