@@ -37,42 +37,62 @@ export function redirect_302(location, cookie) {
   return new Response(null, { status: 302, headers });
 }
 
-// Clicks waiting for their batch. They are kept here, in JS, rather than in
-// wasm memory: a panic aborts the wasm instance, and the glue builds a new
-// one, but this module's state survives, so the next instance writes them.
-// `owner` is the instance that has a flush pending (its timer, under its
-// request's waitUntil); a new instance finding clicks owned by another one
-// (which died) takes the flush over.
-const waiting = [];
+// Clicks waiting for their batch, grouped by the rollup object (campaign
+// shard) that records them: a flush is one call per group, carrying the
+// group's clicks as one JSON array built here (no click crosses into wasm
+// again). They are kept here, in JS, rather than in wasm memory: a panic
+// aborts the wasm instance, and the glue builds a new one, but this module's
+// state survives, so the next instance writes them. `owner` is the instance
+// that has a flush pending (its timer, under its request's waitUntil); a new
+// instance finding clicks owned by another one (which died) takes the flush
+// over.
+let waiting = new Map();
+let count = 0;
 let owner = 0;
 
 /**
- * Buffer a click (its JSON). Returns 1 when the caller must flush after the
- * batching window (it opened the buffer, or took over a dead instance's),
- * 2 when the buffer is full (flush now), 0 when a pending flush covers it.
+ * Buffer a click (its JSON) for the rollup object `object`. Returns 1 when
+ * the caller must flush after the batching window (it opened the buffer, or
+ * took over a dead instance's), 2 when the buffer is full (flush now), 0
+ * when a pending flush covers it.
  */
-export function click_buffer_push(json, instance, max) {
-  waiting.push(json);
-  if (waiting.length >= max) return 2;
-  if (waiting.length === 1 || owner !== instance) {
+export function click_buffer_push(json, object, instance, max) {
+  const group = waiting.get(object);
+  if (group) group.push(json);
+  else waiting.set(object, [json]);
+  count++;
+  if (count >= max) return 2;
+  if (count === 1 || owner !== instance) {
     owner = instance;
     return 1;
   }
   return 0;
 }
 
-/** Take every waiting click (their JSON) and end the pending flush. */
+/**
+ * Take every waiting click and end the pending flush: `[object, body, …]`,
+ * each body the JSON array of that object's clicks.
+ */
 export function click_buffer_take() {
+  const out = [];
+  for (const [object, jsons] of waiting) out.push(object, `[${jsons.join(',')}]`);
+  waiting = new Map();
+  count = 0;
   owner = 0;
-  return waiting.splice(0, waiting.length);
+  return out;
 }
 
 /** Clicks left by an instance that is gone (a flush nobody will do). */
 export function click_buffer_orphaned(instance) {
-  return waiting.length > 0 && owner !== instance;
+  return count > 0 && owner !== instance;
 }
 
 /** The JSON of a waiting click with this id, or undefined. */
 export function click_buffer_find(clickId) {
-  return waiting.find((j) => j.includes(`"clickId":"${clickId}"`));
+  const needle = `"clickId":"${clickId}"`;
+  for (const jsons of waiting.values()) {
+    const hit = jsons.find((j) => j.includes(needle));
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
 }
