@@ -4,14 +4,15 @@
 /**
  * The visitor facts in one string (parsed by `core::redirect::Packed`):
  * `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore \n clientIp \n cookie \n acceptLanguage`
- * (the address is only ever hashed into a day's visitor key, never stored).
+ * (the address is only ever hashed into a day's visitor key, never stored,
+ * and read only `withIp`: when the click is recorded).
  * `request.cf` is built by the runtime on access, so it is read only when
  * `withCf` (the click is recorded, or a rule tests the country); the cookie
  * only `withCookie` (an experiment); `Accept-Language` only `withLanguage` (a
  * rule tests the language), and only its first 16 characters: enough for the
  * primary subtag of its first language, all a rule looks at.
  */
-export function visitor_facts(req, withCf, withCookie, withLanguage) {
+export function visitor_facts(req, withCf, withIp, withCookie, withLanguage) {
   const h = req.headers;
   const referer = h.get('referer');
   let country = '', verified = '', score = '';
@@ -24,13 +25,13 @@ export function visitor_facts(req, withCf, withCookie, withLanguage) {
       if (typeof bm.score === 'number') score = String(bm.score);
     }
   }
-  const ip = h.get('cf-connecting-ip') ?? '';
+  const ip = withIp ? h.get('cf-connecting-ip') ?? '' : '';
   const cookie = withCookie ? h.get('cookie') ?? '' : '';
   const lang = withLanguage ? (h.get('accept-language') ?? '').slice(0, 16) : '';
   return `${req.method}\n${h.get('user-agent') ?? ''}\n${referer === null ? '\0' : referer}\n${country}\n${verified}\n${score}\n${ip}\n${cookie}\n${lang}`;
 }
 
-/** The 302, built as a JS Worker would build it; `cookie` ('' for none) pins an experiment variant. */
+/** The 302, built as a JS Worker would build it; `cookie` (undefined for none) pins an experiment variant. */
 export function redirect_302(location, cookie) {
   const headers = { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
   if (cookie) headers['set-cookie'] = cookie;
