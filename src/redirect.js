@@ -46,40 +46,47 @@ export function redirect_302(location, cookie) {
 // state survives, so the next instance writes them. `owner` is the instance
 // that has a flush pending (its timer, under its request's waitUntil); a new
 // instance finding clicks owned by another one (which died) takes the flush
-// over.
+// over. `window` numbers the batching windows: a window's timer takes the
+// buffer only if that window is still the open one (a full buffer flushed
+// at once closes it early; the clicks after that belong to the next window
+// and its own timer, so a stale timer never takes a handful of them).
 let waiting = new Map();
 let count = 0;
 let owner = 0;
+let window = 2;
 
 /**
  * Buffer a click (its JSON) for the rollup object `object`. Returns 1 when
- * the caller must flush after the batching window (it opened the buffer, or
- * took over a dead instance's), 2 when the buffer is full (flush now), 0
- * when a pending flush covers it.
+ * the buffer is full (flush now), a window number (≥ 2) when the caller must
+ * flush that window after the batching window (it opened the buffer, or took
+ * over a dead instance's), 0 when a pending flush covers it.
  */
 export function click_buffer_push(json, object, instance, max) {
   const group = waiting.get(object);
   if (group) group.push(json);
   else waiting.set(object, [json]);
   count++;
-  if (count >= max) return 2;
+  if (count >= max) return 1;
   if (count === 1 || owner !== instance) {
     owner = instance;
-    return 1;
+    return window;
   }
   return 0;
 }
 
 /**
- * Take every waiting click and end the pending flush: `[object, body, …]`,
- * each body the JSON array of that object's clicks.
+ * Take the waiting clicks and end the pending flush: `[object, body, …]`,
+ * each body the JSON array of that object's clicks. With a window number,
+ * only if that window is still open (else nothing: its clicks went already).
  */
-export function click_buffer_take() {
+export function click_buffer_take(of) {
+  if (of !== undefined && of !== window) return [];
   const out = [];
   for (const [object, jsons] of waiting) out.push(object, `[${jsons.join(',')}]`);
   waiting = new Map();
   count = 0;
   owner = 0;
+  window++;
   return out;
 }
 

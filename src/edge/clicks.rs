@@ -30,10 +30,12 @@ const MAX_BATCH: usize = 500;
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/redirect.js")]
 extern "C" {
-    /// 0: covered by a pending flush; 1: flush after the window; 2: flush now.
-    fn click_buffer_push(json: &str, object: &str, instance: u32, max: usize) -> u8;
-    /// `[object, body, …]`: each body the JSON array of that object's clicks.
-    fn click_buffer_take() -> js_sys::Array;
+    /// 0: covered by a pending flush; 1: flush now; n ≥ 2: flush window n
+    /// after the batching window.
+    fn click_buffer_push(json: &str, object: &str, instance: u32, max: usize) -> u32;
+    /// `[object, body, …]`: each body the JSON array of that object's clicks;
+    /// with a window, only while that window is open.
+    fn click_buffer_take(window: Option<u32>) -> js_sys::Array;
     fn click_buffer_orphaned(instance: u32) -> bool;
     fn click_buffer_find(click_id: &str) -> Option<String>;
 }
@@ -62,8 +64,9 @@ pub const LEDGER_DELAY_MS: u64 = BATCH_WINDOW_MS + 300;
 enum Flush {
     /// A pending flush already covers it: nothing (no timer, no `waitUntil`).
     Covered,
-    /// It opened the buffer: wait `BATCH_WINDOW_MS`, then write what is there.
-    AfterWindow,
+    /// It opened the buffer (window n): wait `BATCH_WINDOW_MS`, then write
+    /// what is there, unless a full buffer closed that window first.
+    AfterWindow(u32),
     /// It filled the buffer: write these groups now.
     Now(Vec<Group>),
 }
@@ -92,8 +95,8 @@ pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
     };
     let flush = match click_buffer_push(&json, &object, instance(), MAX_BATCH) {
         0 => Flush::Covered,
-        1 => Flush::AfterWindow,
-        _ => Flush::Now(take()),
+        1 => Flush::Now(take(None)),
+        window => Flush::AfterWindow(window),
     };
     schedule(env, wctx, shards, flush);
 }
@@ -106,9 +109,10 @@ struct Group {
     body: JsValue,
 }
 
-/// Every waiting click, by rollup object.
-fn take() -> Vec<Group> {
-    let taken = click_buffer_take();
+/// Every waiting click, by rollup object (with a window: only while that
+/// window is open).
+fn take(window: Option<u32>) -> Vec<Group> {
+    let taken = click_buffer_take(window);
     let mut groups = Vec::new();
     let mut i = 0;
     while i + 1 < taken.length() {
@@ -137,7 +141,7 @@ fn parse(body: &JsValue) -> Vec<Click> {
 pub fn adopt_orphans(env: &Env, wctx: &Context, shards: u32) {
     if click_buffer_orphaned(instance()) {
         log::event("click_buffer_adopted", "clicks left by an aborted instance");
-        schedule(env, wctx, shards, Flush::Now(take()));
+        schedule(env, wctx, shards, Flush::Now(take(None)));
     }
 }
 
@@ -159,15 +163,18 @@ fn schedule(env: &Env, wctx: &Context, shards: u32, flush: Flush) {
 /// flight belong to the request that opened the buffer again (its own timer),
 /// so every batch gathers a whole window (a loop here would keep draining
 /// whatever arrived during its own previous write: tiny batches under load).
-/// By the invariant of `buffer`, the buffer never holds more than
-/// `MAX_BATCH` clicks.
+/// For the same reason a window's timer takes nothing once a full buffer
+/// closed its window early: what arrived since is the next window's, under
+/// that window's own timer (a stale timer taking it had made a batch of a
+/// handful of clicks after every full one). By the invariant of `buffer`,
+/// the buffer never holds more than `MAX_BATCH` clicks.
 async fn flush_buffer(env: &Env, db: &Db, shards: u32, flush: Flush) {
     let groups = match flush {
         Flush::Covered => return,
         Flush::Now(groups) => groups,
-        Flush::AfterWindow => {
+        Flush::AfterWindow(window) => {
             worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-            take()
+            take(Some(window))
         }
     };
     if groups.is_empty() {
