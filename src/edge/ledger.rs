@@ -8,9 +8,8 @@ use crate::core::error::{ApiError, ApiResult};
 use crate::edge::db::{int, opt_text, text, Db};
 use crate::edge::retry::retrying;
 use crate::edge::{faults, http};
-use serde_json::Value;
 
-fn json(rows: &[Value]) -> ApiResult<String> {
+fn json<T: serde::Serialize>(rows: &[T]) -> ApiResult<String> {
     serde_json::to_string(rows).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -23,7 +22,7 @@ fn json(rows: &[Value]) -> ApiResult<String> {
 /// of a write that did commit adds nothing.
 pub async fn write(
     db: &Db,
-    rows: &LedgerRows,
+    rows: &LedgerRows<'_>,
     write_id: &str,
     earlier: Option<&str>,
 ) -> ApiResult<()> {

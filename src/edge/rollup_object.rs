@@ -177,22 +177,33 @@ impl CampaignRollup {
             return Ok(0);
         }
         let ids = serde_json::to_string(&events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())?;
-        let fresh: Vec<IdRow> = self
+        // The ids applied before (usually none: a retry or a replay), then
+        // the claim of all of them; both in this one synchronous request, so
+        // nothing can come between. Only the (rare) repeats cross into wasm,
+        // not a row per event.
+        let seen: Vec<IdRow> = self
             .sql
             .exec(
-                "INSERT INTO applied (id) SELECT value FROM json_each(?) WHERE true \
-                 ON CONFLICT DO NOTHING RETURNING id",
+                "SELECT id FROM applied WHERE id IN (SELECT value FROM json_each(?))",
                 vec![v_s(&ids)],
             )?
             .rows()?;
+        self.sql.exec(
+            "INSERT INTO applied (id) SELECT value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+            vec![v_s(&ids)],
+        )?;
         // Whatever was announced as pending has now arrived.
         self.sql.exec(
             "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
             vec![v_s(&ids)],
         )?;
-        let mut fresh = collect::btree_set(fresh.into_iter().map(|r| r.id));
-        // `remove`: an id repeated inside the batch counts once.
-        let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
+        let mut done = collect::btree_set(seen.into_iter().map(|r| r.id));
+        // `insert` is false for an id applied before, or repeated inside
+        // the batch (it counts once).
+        let new: Vec<&RollupEvent> = events
+            .iter()
+            .filter(|e| done.insert(e.id.clone()))
+            .collect();
         let mut delta = Snapshot::of_events(new.iter().copied());
         delta.merge(&self.uniques(&new)?);
         let mut counters = Vec::new();
