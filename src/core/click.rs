@@ -104,18 +104,40 @@ impl Click {
 /// increments (`AGGREGATE_ONLY`) summed per aggregate key, so a batch adds one
 /// increment per key. `OFF` clicks have no row.
 #[derive(Debug, Default, PartialEq)]
-pub struct LedgerRows {
+pub struct LedgerRows<'a> {
     /// `[click_id, handle, slug, campaign, rule_id, variant_id, country,
     /// device, source, referrer_host, segment, bot, bot_reason, ts, visitor,
-    /// experiment_id]`
-    pub clicks: Vec<Value>,
+    /// experiment_id]`, borrowed from the clicks (serialized as arrays
+    /// without building JSON values first)
+    pub clicks: Vec<ClickRow<'a>>,
     /// `[handle, campaign, hour, slug, rule_id|"", country, device, source,
     /// bot, bot_reason|"", clicks, last_ts]`
     pub aggregates: Vec<Value>,
 }
 
-impl LedgerRows {
-    pub fn of(batch: &[Click]) -> LedgerRows {
+/// A click's ledger row (see `LedgerRows::clicks`), serialized as an array.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClickRow<'a>(
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    i64,
+    Option<&'a str>,
+    i64,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+impl<'a> LedgerRows<'a> {
+    pub fn of(batch: &'a [Click]) -> LedgerRows<'a> {
         type Key<'a> = (
             &'a str,
             &'a str,
@@ -132,24 +154,24 @@ impl LedgerRows {
         for c in batch {
             match c.mode {
                 TrackingMode::Off => {}
-                TrackingMode::Direct => clicks.push(json!([
-                    c.click_id,
-                    c.handle,
-                    c.slug,
-                    c.campaign,
-                    c.rule_id,
-                    c.variant_id,
-                    c.country,
-                    c.device,
-                    c.source,
-                    c.referrer_host,
-                    c.segment,
+                TrackingMode::Direct => clicks.push(ClickRow(
+                    c.click_id.as_str(),
+                    c.handle.as_str(),
+                    c.slug.as_str(),
+                    c.campaign.as_str(),
+                    c.rule_id.as_deref(),
+                    c.variant_id.as_deref(),
+                    c.country.as_str(),
+                    c.device.as_str(),
+                    c.source.as_str(),
+                    c.referrer_host.as_deref(),
+                    c.segment.as_str(),
                     i64::from(c.bot_reason.is_some()),
-                    c.bot_reason,
+                    c.bot_reason.as_deref(),
                     c.ts,
-                    c.visitor,
-                    c.experiment_id
-                ])),
+                    c.visitor.as_deref(),
+                    c.experiment_id.as_deref(),
+                )),
                 TrackingMode::AggregateOnly => {
                     let key = (
                         c.handle.as_str(),
@@ -250,8 +272,9 @@ mod tests {
         ];
         let rows = LedgerRows::of(&batch);
         assert_eq!(rows.clicks.len(), 1);
-        assert_eq!(rows.clicks[0][0], "clk_a");
-        assert_eq!(rows.clicks[0][11], 0);
+        let row = serde_json::to_value(rows.clicks[0]).unwrap();
+        assert_eq!(row[0], "clk_a");
+        assert_eq!(row[11], 0);
         assert_eq!(
             rows.aggregates,
             vec![

@@ -306,15 +306,24 @@ impl Snapshot {
                     .add(&x);
             }
             for (dim, value) in rows {
-                snap.rows
-                    .entry(dim.to_string())
-                    .or_default()
-                    .entry(value.to_string())
-                    .or_default()
-                    .add(&c);
+                snap.bump(dim, value, &c);
             }
         }
         snap
+    }
+
+    /// Add `c` to the row `(dim, value)`; the keys are only allocated for a
+    /// row not seen yet (a batch mostly repeats the same few values).
+    fn bump(&mut self, dim: &str, value: &str, c: &Counters) {
+        if !self.rows.contains_key(dim) {
+            self.rows.insert(dim.to_string(), BTreeMap::new());
+        }
+        if let Some(values) = self.rows.get_mut(dim) {
+            match values.get_mut(value) {
+                Some(row) => row.add(c),
+                None => values.entry(value.to_string()).or_default().add(c),
+            }
+        }
     }
     /// Count `delta` unique clicks (1, or −1 when an earlier click of the
     /// same visitor, link and day arrived later and takes the unique over)

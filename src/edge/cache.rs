@@ -16,6 +16,7 @@ use crate::core::ids::{random_hex, Handle};
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
 use crate::core::time::DAY_MS;
+use crate::core::unique::Keyer;
 use crate::edge::db::{int, text, Db};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -285,12 +286,12 @@ pub async fn host(db: &Db, ttl: i64, host: &str, now: i64) -> ApiResult<Option<H
 }
 
 thread_local! {
-    /// Today's visitor-key secret: `(day start, secret)`.
-    static DAY_KEY: RefCell<Option<(i64, Rc<[u8]>)>> = const { RefCell::new(None) };
+    /// Today's visitor-key secret, keyed: `(day start, keyer)`.
+    static DAY_KEY: RefCell<Option<(i64, Rc<Keyer>)>> = const { RefCell::new(None) };
 }
 
 /// Today's secret for visitor keys, if this isolate has it already.
-pub fn day_key_cached(now: i64) -> Option<Rc<[u8]>> {
+pub fn day_key_cached(now: i64) -> Option<Rc<Keyer>> {
     let day = now - now.rem_euclid(DAY_MS);
     DAY_KEY.with(|k| {
         k.borrow()
@@ -309,7 +310,7 @@ struct SecretRow {
 /// first isolate of the day creates it (every isolate everywhere then reads
 /// the same one, so a visitor hashes alike wherever they click). The
 /// scheduled job deletes it when its day is over.
-pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<[u8]>> {
+pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<Keyer>> {
     if let Some(k) = day_key_cached(now) {
         return Ok(k);
     }
@@ -331,9 +332,9 @@ pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<[u8]>> {
         .and_then(|rows| rows.into_iter().next())
         .map(|r| r.secret)
         .unwrap_or(fresh);
-    let secret: Rc<[u8]> = Rc::from(secret.into_bytes());
-    DAY_KEY.with(|k| *k.borrow_mut() = Some((day, secret.clone())));
-    Ok(secret)
+    let keyer = Rc::new(Keyer::new(secret.as_bytes()));
+    DAY_KEY.with(|k| *k.borrow_mut() = Some((day, keyer.clone())));
+    Ok(keyer)
 }
 
 thread_local! {

@@ -2,35 +2,40 @@
 //! and replays through the queue when the ledger is down. The redirect hands
 //! a click to `buffer` and never waits on any of this.
 //!
-//! A batch writes the ledger first (a rollup count without a ledger row
-//! could never be rebuilt), then one rollup call per campaign. Everything is
-//! idempotent by click id, so a retry or a replay never double-counts.
+//! A flush is one call per rollup object (campaign shard) concerned: the
+//! object writes the ledger rows first (a rollup count without a ledger row
+//! could never be rebuilt), then applies the events (`rollup_object`). When
+//! that call fails, the isolate writes the ledger itself and applies or
+//! parks the events (the outbox). Everything is idempotent by click id (and
+//! write id for aggregates), so a retry, a fallback or a replay never
+//! double-counts.
 
 use crate::core::click::{Click, LedgerRows};
-use crate::core::error::{ApiError, ApiResult};
-use crate::core::funnel::RollupEvent;
+use crate::core::error::ApiResult;
+use crate::core::funnel::shard_of;
 use crate::core::ids::{random_hex, Handle};
 use crate::core::link::TrackingMode;
-use crate::edge::db::{int, opt_text, text, Db};
+use crate::edge::db::{int, Db};
 use crate::edge::queue::{self, Job};
-use crate::edge::retry::retrying;
-use crate::edge::{faults, http, log, rollup};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use crate::edge::{ledger, log, rollup};
+use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 
 /// How long a click waits in the isolate's buffer before its batch is
 /// written. The visitor never waits: this is all after the response.
 const BATCH_WINDOW_MS: u64 = 200;
-/// Largest batch per write (one D1 transaction, one rollup call per shard;
-/// ~120 KB of JSON, far below D1's 2 MB per argument).
+/// Largest batch per flush (one rollup call per campaign shard, each one D1
+/// transaction; ~120 KB of JSON, far below D1's 2 MB per argument).
 const MAX_BATCH: usize = 500;
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/redirect.js")]
 extern "C" {
-    /// 0: covered by a pending flush; 1: flush after the window; 2: flush now.
-    fn click_buffer_push(json: &str, instance: u32, max: usize) -> u8;
-    fn click_buffer_take() -> Vec<String>;
+    /// 0: covered by a pending flush; 1: flush now; n ≥ 2: flush window n
+    /// after the batching window.
+    fn click_buffer_push(json: &str, object: &str, instance: u32, max: usize) -> u32;
+    /// `[object, body, …]`: each body the JSON array of that object's clicks;
+    /// with a window, only while that window is open.
+    fn click_buffer_take(window: Option<u32>) -> js_sys::Array;
     fn click_buffer_orphaned(instance: u32) -> bool;
     fn click_buffer_find(click_id: &str) -> Option<String>;
 }
@@ -59,10 +64,11 @@ pub const LEDGER_DELAY_MS: u64 = BATCH_WINDOW_MS + 300;
 enum Flush {
     /// A pending flush already covers it: nothing (no timer, no `waitUntil`).
     Covered,
-    /// It opened the buffer: wait `BATCH_WINDOW_MS`, then write what is there.
-    AfterWindow,
-    /// It filled the buffer: write this batch now.
-    Now(Vec<Click>),
+    /// It opened the buffer (window n): wait `BATCH_WINDOW_MS`, then write
+    /// what is there, unless a full buffer closed that window first.
+    AfterWindow(u32),
+    /// It filled the buffer: write these groups now.
+    Now(Vec<Group>),
 }
 
 /// Buffer a click for recording. Invariant: whenever the buffer holds
@@ -71,7 +77,12 @@ enum Flush {
 /// no click is left behind and only one request per window pays for a timer.
 /// The buffer lives in JS (`src/redirect.js`): a panic that aborts this wasm
 /// instance loses no buffered click; the next instance takes the flush over.
+/// Clicks are grouped there by the rollup object that records them.
 pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
+    // The event's shard key (`RollupEvent::shard_key`): all clicks of a
+    // visitor meet in one shard.
+    let key = click.visitor.as_deref().unwrap_or(&click.click_id);
+    let object = rollup::object_name(&click.handle, &click.campaign, shard_of(key, shards));
     let json = match serde_json::to_string(&click) {
         Ok(j) => j,
         Err(e) => {
@@ -82,26 +93,47 @@ pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
             return;
         }
     };
-    let flush = match click_buffer_push(&json, instance(), MAX_BATCH) {
+    let flush = match click_buffer_push(&json, &object, instance(), MAX_BATCH) {
         0 => Flush::Covered,
-        1 => Flush::AfterWindow,
-        _ => Flush::Now(take()),
+        1 => Flush::Now(take(None)),
+        window => Flush::AfterWindow(window),
     };
     schedule(env, wctx, shards, flush);
 }
 
-/// Every waiting click, parsed (a click that does not parse is logged lost).
-fn take() -> Vec<Click> {
-    click_buffer_take()
-        .into_iter()
-        .filter_map(|json| {
-            serde_json::from_str(&json)
-                .inspect_err(|e| {
-                    log::event("click_lost", &format!("unreadable buffered click: {e}"))
-                })
-                .ok()
-        })
-        .collect()
+/// The clicks of one rollup object, as buffered: the object's name and the
+/// JSON array of its clicks (a JS string, never copied into wasm unless the
+/// object cannot take it).
+struct Group {
+    object: String,
+    body: JsValue,
+}
+
+/// Every waiting click, by rollup object (with a window: only while that
+/// window is open).
+fn take(window: Option<u32>) -> Vec<Group> {
+    let taken = click_buffer_take(window);
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i + 1 < taken.length() {
+        if let Some(object) = taken.get(i).as_string() {
+            groups.push(Group {
+                object,
+                body: taken.get(i + 1),
+            });
+        }
+        i += 2;
+    }
+    groups
+}
+
+/// A group's clicks, parsed (only when the rollup object could not take
+/// them; a click that does not parse is logged lost).
+fn parse(body: &JsValue) -> Vec<Click> {
+    let json = body.as_string().unwrap_or_default();
+    serde_json::from_str(&json)
+        .inspect_err(|e| log::event("click_lost", &format!("unreadable buffered clicks: {e}")))
+        .unwrap_or_default()
 }
 
 /// Take over clicks a panicked instance left waiting (any request may call
@@ -109,7 +141,7 @@ fn take() -> Vec<Click> {
 pub fn adopt_orphans(env: &Env, wctx: &Context, shards: u32) {
     if click_buffer_orphaned(instance()) {
         log::event("click_buffer_adopted", "clicks left by an aborted instance");
-        schedule(env, wctx, shards, Flush::Now(take()));
+        schedule(env, wctx, shards, Flush::Now(take(None)));
     }
 }
 
@@ -131,35 +163,60 @@ fn schedule(env: &Env, wctx: &Context, shards: u32, flush: Flush) {
 /// flight belong to the request that opened the buffer again (its own timer),
 /// so every batch gathers a whole window (a loop here would keep draining
 /// whatever arrived during its own previous write: tiny batches under load).
-/// By the invariant of `buffer`, the buffer never holds more than
-/// `MAX_BATCH` clicks.
+/// For the same reason a window's timer takes nothing once a full buffer
+/// closed its window early: what arrived since is the next window's, under
+/// that window's own timer (a stale timer taking it had made a batch of a
+/// handful of clicks after every full one). By the invariant of `buffer`,
+/// the buffer never holds more than `MAX_BATCH` clicks.
 async fn flush_buffer(env: &Env, db: &Db, shards: u32, flush: Flush) {
-    let batch = match flush {
+    let groups = match flush {
         Flush::Covered => return,
-        Flush::Now(batch) => batch,
-        Flush::AfterWindow => {
+        Flush::Now(groups) => groups,
+        Flush::AfterWindow(window) => {
             worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-            take()
+            take(Some(window))
         }
     };
-    if !batch.is_empty() {
-        write_batch(env, db, shards, batch).await;
-    }
-}
-
-async fn write_batch(env: &Env, db: &Db, shards: u32, batch: Vec<Click>) {
-    let rows = LedgerRows::of(&batch);
-    if rows == LedgerRows::default() {
+    if groups.is_empty() {
         return;
     }
-    let write_id = match random_hex(12) {
+    let base = match random_hex(12) {
         Ok(hex) => format!("b:{hex}"),
         Err(e) => {
             log::event("click_batch_failed", &format!("no write id: {e}"));
             return;
         }
     };
-    if let Err(e) = write_ledger(db, &rows, &write_id, None).await {
+    let mut recorded = false;
+    for (k, group) in groups.into_iter().enumerate() {
+        // One id per group: each group's aggregate increments are claimed
+        // under their own write id, by the object or by the fallback.
+        let write_id = format!("{base}:{k}");
+        match rollup::record(env, &group.object, &write_id, group.body.clone()).await {
+            Ok(()) => recorded = true,
+            Err(e) => {
+                log::event(
+                    "click_record_failed",
+                    &format!("{}: {e}; writing the ledger here", group.object),
+                );
+                write_batch(env, db, shards, parse(&group.body), &write_id).await;
+            }
+        }
+    }
+    if recorded {
+        rollup::drain_if_pending(env, db, shards).await;
+    }
+}
+
+/// A group the rollup object could not take: the ledger from here (under
+/// the same write id, so rows the object did write are not added twice),
+/// then the events applied or parked in the outbox.
+async fn write_batch(env: &Env, db: &Db, shards: u32, batch: Vec<Click>, write_id: &str) {
+    let rows = LedgerRows::of(&batch);
+    if rows == LedgerRows::default() {
+        return;
+    }
+    if let Err(e) = ledger::write(db, &rows, write_id, None).await {
         log::event(
             "click_batch_failed",
             &format!("{} click(s): {e}; recording one by one", batch.len()),
@@ -168,23 +225,22 @@ async fn write_batch(env: &Env, db: &Db, shards: u32, batch: Vec<Click>) {
         // its own write adds no aggregate increment a second time.
         for click in batch {
             let click = Click {
-                batch: Some(write_id.clone()),
+                batch: Some(write_id.to_string()),
                 ..click
             };
             record(env, db, shards, click).await;
         }
         return;
     }
-    let mut by_campaign: BTreeMap<(&str, &str), Vec<RollupEvent>> = BTreeMap::new();
-    for c in batch.iter().filter(|c| c.mode != TrackingMode::Off) {
-        by_campaign
-            .entry((c.handle.as_str(), c.campaign.as_str()))
-            .or_default()
-            .push(c.rollup_event());
-    }
-    for ((handle, campaign), events) in by_campaign {
-        if let Some(h) = Handle::parse(handle) {
-            rollup::apply_or_park(env, db, &h, campaign, shards, events).await;
+    // A group is one campaign's.
+    let events: Vec<_> = batch
+        .iter()
+        .filter(|c| c.mode != TrackingMode::Off)
+        .map(Click::rollup_event)
+        .collect();
+    if let Some(c) = batch.first() {
+        if let Some(h) = Handle::parse(&c.handle) {
+            rollup::apply_or_park(env, db, &h, &c.campaign, shards, events).await;
         }
     }
 }
@@ -197,7 +253,7 @@ pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
     if rows == LedgerRows::default() {
         return;
     }
-    if let Err(e) = write_ledger(db, &rows, &click.write_id(), click.batch.as_deref()).await {
+    if let Err(e) = ledger::write(db, &rows, &click.write_id(), click.batch.as_deref()).await {
         log::event(
             "click_ledger_failed",
             &format!(
@@ -246,73 +302,6 @@ pub async fn record(env: &Env, db: &Db, shards: u32, click: Click) {
         )
         .await;
     }
-}
-
-/// The ledger rows in one D1 transaction (all rows or none, so a retry is
-/// safe), at most three statements whatever the batch size, each taking its
-/// rows as one JSON argument (`json_each`): click rows (a replayed click id
-/// is ignored), and increments of hourly aggregates with the claim of
-/// `write_id` — the increments only apply while neither `write_id` nor
-/// `earlier` (the batch a click was first part of) is claimed, so a retry
-/// of a write that did commit adds nothing.
-async fn write_ledger(
-    db: &Db,
-    rows: &LedgerRows,
-    write_id: &str,
-    earlier: Option<&str>,
-) -> ApiResult<()> {
-    if faults::active("d1_clicks") {
-        return Err(ApiError::Internal("injected fault: d1_clicks".into()));
-    }
-    if faults::active("d1_clicks_lost") {
-        return Ok(());
-    }
-    retrying(|| async {
-        let mut stmts = Vec::new();
-        if !rows.clicks.is_empty() {
-            stmts.push(db.stmt(
-                "INSERT INTO clicks (click_id, handle, slug, campaign_id, rule_id, variant_id, country, device, source, \
-                 referrer_host, segment, bot, bot_reason, ts, visitor, experiment_id) \
-                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-                 json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-                 json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
-                 json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
-                 json_extract(value, '$[12]'), json_extract(value, '$[13]'), json_extract(value, '$[14]'), \
-                 json_extract(value, '$[15]') \
-                 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
-                &[text(&Value::from(rows.clicks.clone()).to_string())],
-            )?);
-        }
-        if !rows.aggregates.is_empty() {
-            stmts.push(db.stmt(
-                "INSERT INTO click_aggregates (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, \
-                 bot_reason, clicks, last_ts) \
-                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-                 json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-                 json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
-                 json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]') \
-                 FROM json_each(?) WHERE true \
-                 AND NOT EXISTS (SELECT 1 FROM aggregate_writes WHERE write_id IN (?2, ?3)) \
-                 ON CONFLICT (handle, campaign_id, hour, slug, rule_id, country, device, source, bot, bot_reason) \
-                 DO UPDATE SET clicks = clicks + excluded.clicks, last_ts = max(last_ts, excluded.last_ts)",
-                &[
-                    text(&Value::from(rows.aggregates.clone()).to_string()),
-                    text(write_id),
-                    opt_text(earlier),
-                ],
-            )?);
-            stmts.push(db.stmt(
-                "INSERT INTO aggregate_writes (write_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                &[text(write_id), int(http::now_ms())],
-            )?);
-        }
-        db.batch(stmts).await?;
-        if faults::active("d1_clicks_unacked") {
-            return Err(ApiError::Internal("injected fault: d1_clicks_unacked (committed)".into()));
-        }
-        Ok(())
-    })
-    .await
 }
 
 /// Aggregate write ids are kept 7 days: far past the last replay of a click.

@@ -19,6 +19,7 @@ mod faults;
 mod hosts;
 mod http;
 mod jobs;
+mod ledger;
 mod links;
 mod log;
 mod mcp;

@@ -22,7 +22,7 @@ use crate::core::ids::{fill_random, ClickId, Handle, Slug};
 use crate::core::link::TrackingMode;
 use crate::core::redirect::{decide, Incoming, LinkView, Packed};
 use crate::core::rules::{read_country, read_language};
-use crate::core::unique::visitor_key;
+use crate::core::unique::Keyer;
 use crate::edge::cache::{self, LinkEntry};
 use crate::edge::config::Config;
 use crate::edge::ctx::Ctx;
@@ -77,7 +77,7 @@ fn gated(
         now,
     ) {
         Gate::Open => None,
-        Gate::Expired(Some(url)) => redirect_302(url, "").ok().map(Response::from),
+        Gate::Expired(Some(url)) => redirect_302(url, None).ok().map(Response::from),
         Gate::Expired(None) => Some(html_page(410, EXPIRED_PAGE.to_string())),
         Gate::Locked if remembered(cfg, (h, slug), link, req, now) => None,
         Gate::Locked => {
@@ -150,7 +150,14 @@ pub async fn unlock(
             return Ok(resp);
         }
     }
-    let facts = visitor_facts(&raw, true, link.experiment.is_some(), read_language(&rules));
+    // The address always: the limiter counts tries per client.
+    let facts = visitor_facts(
+        &raw,
+        true,
+        true,
+        link.experiment.is_some(),
+        read_language(&rules),
+    );
     let v = Packed::unpack(&facts);
     let key = format!("{} {}/{}", v.client_ip, h.as_str(), slug.as_str());
     if let Err(ApiError::RateLimited { retry_after_secs }) =
@@ -254,6 +261,7 @@ pub async fn redirect(
     let facts = visitor_facts(
         req,
         reads_cf(&link, &rules),
+        link.tracks(),
         link.experiment.is_some(),
         read_language(&rules),
     );
@@ -274,7 +282,7 @@ pub async fn redirect(
 struct Loaded {
     link: Rc<LinkEntry>,
     rules: Rc<Vec<crate::core::rules::Rule>>,
-    day_key: Option<Rc<[u8]>>,
+    day_key: Option<Rc<Keyer>>,
 }
 
 /// The link, the handle's rules and today's visitor key, read in parallel
@@ -339,6 +347,7 @@ pub fn cached(
     let facts = visitor_facts(
         req,
         link.as_ref().is_some_and(|l| reads_cf(l, &rules)),
+        link.as_ref().is_some_and(|l| l.tracks()),
         link.as_ref().is_some_and(|l| l.experiment.is_some()),
         link.is_some() && read_language(&rules),
     );
@@ -375,7 +384,7 @@ fn counts_visitors(link: &LinkEntry) -> bool {
 struct Served<'a> {
     link: &'a LinkEntry,
     rules: &'a [crate::core::rules::Rule],
-    day_key: Option<&'a [u8]>,
+    day_key: Option<&'a Keyer>,
     /// The request came over https (an experiment cookie is `Secure` then).
     https: bool,
 }
@@ -437,19 +446,15 @@ fn answer(
     };
     let d = decide(&view, rules, &inc, click_id.as_ref().map(|c| c.as_str()));
 
-    let resp = redirect_302(&d.location, d.set_cookie.as_deref().unwrap_or(""))
+    let resp = redirect_302(&d.location, d.set_cookie.as_deref())
         .map_err(|e| ApiError::Internal(format!("Response: {e:?}")))?;
 
     if let (true, Some(id), Some(campaign)) = (tracking, click_id, link.campaign_id.clone()) {
         let f = d.facts;
         let visitor = match (served.day_key, &f.bot_reason) {
-            (Some(secret), None) if counts_visitors(link) => Some(visitor_key(
-                secret,
-                v.client_ip,
-                v.user_agent,
-                h.as_str(),
-                slug.as_str(),
-            )),
+            (Some(keyer), None) if counts_visitors(link) => {
+                Some(keyer.key(v.client_ip, v.user_agent, h.as_str(), slug.as_str()))
+            }
             _ => None,
         };
         clicks::buffer(
@@ -485,18 +490,22 @@ fn answer(
 extern "C" {
     /// `method \n user-agent \n referer|\0 \n country \n verifiedBot \n botScore
     /// \n clientIp \n cookie \n acceptLanguage` (see `core::redirect::Packed`);
-    /// `request.cf` only when `with_cf`, the last two only when asked.
+    /// `request.cf` only when `with_cf`, the address only `with_ip` (the click
+    /// is recorded: it is hashed into the visitor key), the last two only when
+    /// asked.
     fn visitor_facts(
         req: &web_sys::Request,
         with_cf: bool,
+        with_ip: bool,
         with_cookie: bool,
         with_language: bool,
     ) -> String;
     /// The 302 in one call into the runtime (as a JS Worker would build it),
-    /// instead of a `Headers` object, three `set`s and a `ResponseInit`.
+    /// instead of a `Headers` object, three `set`s and a `ResponseInit`
+    /// (`cookie`: None crosses as `undefined`, no string decoded).
     #[wasm_bindgen(catch)]
     fn redirect_302(
         location: &str,
-        cookie: &str,
+        cookie: Option<&str>,
     ) -> Result<web_sys::Response, wasm_bindgen::JsValue>;
 }

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit, Response};
 
-fn object_name(h: &Handle, campaign: &str, shard: u32) -> String {
-    format!("{}/{}/{}", h.as_str(), campaign, shard)
+/// The rollup object of a campaign shard.
+pub fn object_name(h: &str, campaign: &str, shard: u32) -> String {
+    format!("{h}/{campaign}/{shard}")
 }
 
 async fn call(
@@ -20,7 +21,7 @@ async fn call(
     name: &str,
     method: Method,
     path: &str,
-    body: Option<String>,
+    body: Option<JsValue>,
 ) -> ApiResult<Response> {
     // A failing rollup object is a dependency outage: 503 for readers, the
     // outbox for writers. The detail goes to the log only.
@@ -29,7 +30,8 @@ async fn call(
         ApiError::Unavailable
     };
     if crate::edge::faults::active("rollup")
-        || (path == "/apply" && crate::edge::faults::active("rollup_writes"))
+        || ((path == "/apply" || path.starts_with("/record"))
+            && crate::edge::faults::active("rollup_writes"))
     {
         return Err(unavailable("injected fault: rollup".into()));
     }
@@ -40,7 +42,7 @@ async fn call(
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(b) = body {
-        init.with_body(Some(JsValue::from_str(&b)));
+        init.with_body(Some(b));
     }
     let req = Request::new_with_init(&format!("https://rollup{path}"), &init)?;
     let resp = stub
@@ -74,15 +76,33 @@ pub async fn apply(
                 serde_json::to_string(chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
             call(
                 env,
-                &object_name(h, campaign, k as u32),
+                &object_name(h.as_str(), campaign, k as u32),
                 Method::Post,
                 "/apply",
-                Some(body),
+                Some(JsValue::from_str(&body)),
             )
             .await?;
         }
     }
     Ok(())
+}
+
+/// Record a flush's clicks of one rollup object in one call: the object
+/// writes their ledger rows (one D1 transaction, aggregate increments claimed
+/// under `write_id`), then applies their events. `body` is the JSON array of
+/// the clicks (`core::click::Click`), as buffered. An error means the caller
+/// must do both itself (each is idempotent, so what the object did is not
+/// done twice).
+pub async fn record(env: &Env, object: &str, write_id: &str, body: JsValue) -> ApiResult<()> {
+    call(
+        env,
+        object,
+        Method::Post,
+        &format!("/record?write={write_id}"),
+        Some(body),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Announce events that are accepted but on their way (a click replayed
@@ -110,10 +130,10 @@ pub async fn announce(
         let body = serde_json::to_string(&ids).map_err(|e| ApiError::Internal(e.to_string()))?;
         call(
             env,
-            &object_name(h, campaign, k as u32),
+            &object_name(h.as_str(), campaign, k as u32),
             Method::Post,
             "/pending",
-            Some(body),
+            Some(JsValue::from_str(&body)),
         )
         .await?;
     }
@@ -140,7 +160,14 @@ async fn read_shards<T: serde::de::DeserializeOwned>(
     path: &str,
 ) -> ApiResult<Vec<T>> {
     let reads = (0..shards.max(1)).map(|k| async move {
-        let mut resp = call(env, &object_name(h, campaign, k), Method::Get, path, None).await?;
+        let mut resp = call(
+            env,
+            &object_name(h.as_str(), campaign, k),
+            Method::Get,
+            path,
+            None,
+        )
+        .await?;
         Ok::<T, ApiError>(resp.json().await?)
     });
     futures_util::future::try_join_all(reads).await
@@ -172,13 +199,13 @@ pub async fn forget_visitors(
     before: i64,
 ) -> ApiResult<()> {
     for k in 0..shards.max(1) {
-        let name = object_name(h, campaign, k);
+        let name = object_name(h.as_str(), campaign, k);
         call(
             env,
             &name,
             Method::Post,
             "/forget",
-            Some(before.to_string()),
+            Some(JsValue::from_str(&before.to_string())),
         )
         .await?;
     }
@@ -189,7 +216,7 @@ pub async fn reset(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiRes
     for k in 0..shards.max(1) {
         call(
             env,
-            &object_name(h, campaign, k),
+            &object_name(h.as_str(), campaign, k),
             Method::Post,
             "/reset",
             None,

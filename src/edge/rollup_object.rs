@@ -4,12 +4,22 @@
 //! retries never double-count. All statements of one `apply` run
 //! synchronously inside a single request, which Durable Objects commit
 //! atomically. Its client (routing, retries, the outbox) is `rollup`.
+//!
+//! `POST /record` takes a flush of clicks from an isolate's buffer: it writes
+//! their ledger rows to D1 first (`ledger::write`), then applies their events,
+//! so the isolate makes one call per flush. A failure of either answers 503:
+//! the isolate then writes the ledger and applies (or parks) the events
+//! itself; both steps are idempotent (click ids, the write id).
 
+use crate::core::click::{Click, LedgerRows};
 use crate::core::collect;
 use crate::core::funnel::{RollupEvent, Snapshot};
+use crate::core::link::TrackingMode;
 use crate::core::report::HourRow;
 use crate::core::time::DAY_MS;
 use crate::core::unique::{self, First};
+use crate::edge::db::Db;
+use crate::edge::ledger;
 use crate::edge::rows::Rows;
 use serde::Deserialize;
 use serde_json::json;
@@ -42,10 +52,11 @@ const UPGRADES: [&str; 1] =
 #[durable_object]
 pub struct CampaignRollup {
     sql: SqlStorage,
+    env: Env,
 }
 
 impl DurableObject for CampaignRollup {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
         if let Err(e) = sql.exec(SCHEMA, None) {
             crate::edge::log::event("rollup_schema_failed", &e.to_string());
@@ -53,7 +64,7 @@ impl DurableObject for CampaignRollup {
         for upgrade in UPGRADES {
             let _ = sql.exec(upgrade, None);
         }
-        CampaignRollup { sql }
+        CampaignRollup { sql, env }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -61,6 +72,24 @@ impl DurableObject for CampaignRollup {
         let result = match (req.method(), path.as_str()) {
             (Method::Post, "/apply") => {
                 let events: Vec<RollupEvent> = req.json().await?;
+                self.handle_apply(&events).map(|n| json!({"applied": n}))
+            }
+            (Method::Post, "/record") => {
+                let url = req.url()?;
+                let write_id = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "write")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                let clicks: Vec<Click> = req.json().await?;
+                if let Err(e) = self.record_ledger(&clicks, &write_id).await {
+                    return Response::error(format!("ledger: {e}"), 503);
+                }
+                let events: Vec<RollupEvent> = clicks
+                    .iter()
+                    .filter(|c| c.mode != TrackingMode::Off)
+                    .map(Click::rollup_event)
+                    .collect();
                 self.handle_apply(&events).map(|n| json!({"applied": n}))
             }
             (Method::Get, "/snapshot") => self
@@ -122,6 +151,22 @@ fn v_s(s: &str) -> SqlStorageValue {
 }
 
 impl CampaignRollup {
+    /// The ledger rows of a flush, in one D1 transaction (retried).
+    async fn record_ledger(
+        &self,
+        clicks: &[Click],
+        write_id: &str,
+    ) -> crate::core::error::ApiResult<()> {
+        if write_id.is_empty() {
+            return Err(crate::core::error::ApiError::Internal("no write id".into()));
+        }
+        let rows = LedgerRows::of(clicks);
+        if rows == LedgerRows::default() {
+            return Ok(());
+        }
+        ledger::write(&Db::new(&self.env)?, &rows, write_id, None).await
+    }
+
     /// Apply a batch in three statements whatever its size: claim the event
     /// ids (only the ones never seen come back), then upsert the summed
     /// counter and revenue deltas of the new events (`Snapshot::of_events`).
@@ -132,22 +177,33 @@ impl CampaignRollup {
             return Ok(0);
         }
         let ids = serde_json::to_string(&events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())?;
-        let fresh: Vec<IdRow> = self
+        // The ids applied before (usually none: a retry or a replay), then
+        // the claim of all of them; both in this one synchronous request, so
+        // nothing can come between. Only the (rare) repeats cross into wasm,
+        // not a row per event.
+        let seen: Vec<IdRow> = self
             .sql
             .exec(
-                "INSERT INTO applied (id) SELECT value FROM json_each(?) WHERE true \
-                 ON CONFLICT DO NOTHING RETURNING id",
+                "SELECT id FROM applied WHERE id IN (SELECT value FROM json_each(?))",
                 vec![v_s(&ids)],
             )?
             .rows()?;
+        self.sql.exec(
+            "INSERT INTO applied (id) SELECT value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+            vec![v_s(&ids)],
+        )?;
         // Whatever was announced as pending has now arrived.
         self.sql.exec(
             "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
             vec![v_s(&ids)],
         )?;
-        let mut fresh = collect::btree_set(fresh.into_iter().map(|r| r.id));
-        // `remove`: an id repeated inside the batch counts once.
-        let new: Vec<&RollupEvent> = events.iter().filter(|e| fresh.remove(&e.id)).collect();
+        let mut done = collect::btree_set(seen.into_iter().map(|r| r.id));
+        // `insert` is false for an id applied before, or repeated inside
+        // the batch (it counts once).
+        let new: Vec<&RollupEvent> = events
+            .iter()
+            .filter(|e| done.insert(e.id.clone()))
+            .collect();
         let mut delta = Snapshot::of_events(new.iter().copied());
         delta.merge(&self.uniques(&new)?);
         let mut counters = Vec::new();
