@@ -222,7 +222,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     { what: 'fixed 302 + one `request.cf` read', url: `${trivialCf.base}/${HANDLE}/${SLUG}${VISITOR_QUERY}`, server: trivialCf },
     { what: 'GET /healthz (the async Rust `fetch` path: routing, JSON, no storage)', url: `${base}/healthz` },
     { what: 'untracked link (no campaign; the handle\'s 3 rules evaluated, none fires)', url: `${base}/${HANDLE}/plain${VISITOR_QUERY}` },
-    { what: 'DRAFT-campaign link (+ click id, nothing recorded)', url: `${base}/${HANDLE}/draft${VISITOR_QUERY}` },
+    { what: 'DRAFT-campaign link (no click id, nothing recorded)', url: `${base}/${HANDLE}/draft${VISITOR_QUERY}` },
     { what: 'tracked link without rules (ACTIVE, DIRECT, context param; D1 + rollup after the response)', url: `${base}/${HANDLE}/norules${VISITOR_QUERY}`, settle: settle(c, 'norules') },
     { what: 'the benchmark redirect (tracked + 3 rules, third fires)', url: ours.url, settle: settle(c, CAMPAIGN), bench: true },
     { what: 'experiment link (tracked, RUNNING, 2 variants: draw + Set-Cookie)', url: `${base}/${HANDLE}/exp${VISITOR_QUERY}`, settle: settle(c, 'exp') },
