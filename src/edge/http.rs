@@ -59,7 +59,6 @@ pub fn respond(status: u16, headers: Headers, body: Vec<u8>) -> Response {
         .fixed(body)
 }
 
-
 pub fn ok(v: Value) -> ApiResult<Response> {
     json(200, &v)
 }
