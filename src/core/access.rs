@@ -104,11 +104,17 @@ fn unlock_mac(
     stored: &PasswordHash,
     expires: i64,
 ) -> Vec<u8> {
-    let msg = format!(
-        "edge-funnel unlock\n{handle}\n{slug}\n{}\n{expires}",
-        stored.to_stored()
-    );
-    crate::core::auth::hmac_sha256(secret, msg.as_bytes())
+    // The hash's raw bytes (length-prefixed salt, fixed-length hash), not its
+    // stored text: no base64 encoding on every protected request.
+    let mut msg = format!(
+        "edge-funnel unlock\n{handle}\n{slug}\n{expires}\n{}\n{}\n",
+        stored.iterations,
+        stored.salt.len()
+    )
+    .into_bytes();
+    msg.extend_from_slice(&stored.salt);
+    msg.extend_from_slice(&stored.hash);
+    crate::core::auth::hmac_sha256(secret, &msg)
 }
 
 /// The `Set-Cookie` value after a right password at `now_ms`, for the link
