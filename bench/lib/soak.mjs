@@ -241,14 +241,15 @@ export async function soakSection(ws, secret, cfg) {
     const rssWarm = windows[warmIdx]?.rssKiB;
     const rssEnd = windows.at(-1)?.rssKiB;
     const p50s = after.map((w) => w.p50).filter(Number.isFinite);
+    const [rssEarlyKiB, rssLateKiB] = thirds(after.map((w) => w.rssKiB));
+    const [p50Early, p50Late] = thirds(p50s);
     const res = {
       minutes, windowSeconds, warmupMinutes, rates, pid: server.pid,
       rssStartKiB: mem0, rssWarmKiB: rssWarm, rssEndKiB: rssEnd, rssGrowthPct: ((rssEnd - rssWarm) / rssWarm) * 100,
       // Growth after warm-up, robust to the ±20 MiB a GC cycle moves one window:
       // the median RSS of the last third of the windows after warm-up over that
       // of the first third (as the p50 drift below).
-      rssEarlyKiB: median(after.slice(0, Math.max(1, Math.floor(after.length / 3))).map((w) => w.rssKiB)),
-      rssLateKiB: median(after.slice(-Math.max(1, Math.floor(after.length / 3))).map((w) => w.rssKiB)),
+      rssEarlyKiB, rssLateKiB,
       rssMaxAfterWarmKiB: Math.max(...after.map((w) => w.rssKiB)),
       // Least-squares slope of the RSS over the windows after warm-up (KiB a
       // minute): a leak is a steady climb; a plateau with noise is ~0.
@@ -261,8 +262,7 @@ export async function soakSection(ws, secret, cfg) {
       // Drift: the median p50 of the last third of the windows after warm-up over
       // that of the first third. A trend moves it; one noisy window (another
       // process on the shared cores) does not, unlike max/min.
-      p50Early: median(p50s.slice(0, Math.max(1, Math.floor(p50s.length / 3)))),
-      p50Late: median(p50s.slice(-Math.max(1, Math.floor(p50s.length / 3)))),
+      p50Early, p50Late,
       sent302: totals.r302, got201: totals.c201, reads: totals.reads, errors: windows.reduce((a, w) => a + w.errors, 0), noCtx: totals.noCtx,
       funnelClicks: f.clicks, funnelConversions: f.conversions, ledgerClicks, ledgerConversions, settleSeconds,
       clicksLost: totals.r302 - f.clicks, conversionsLost: totals.c201 - f.conversions,
@@ -275,6 +275,12 @@ export async function soakSection(ws, secret, cfg) {
     agent.destroy();
     await server.stop();
   }
+}
+
+/** The medians of the first and of the last third of `xs` (at least one value each). */
+function thirds(xs) {
+  const n = Math.max(1, Math.floor(xs.length / 3));
+  return [median(xs.slice(0, n)), median(xs.slice(-n))];
 }
 
 /** Least-squares slope of [x, y] points (NaN with fewer than 2). */
