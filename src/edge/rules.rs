@@ -25,11 +25,6 @@ struct RuleRow {
     updated_at: i64,
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
-}
-
 const COLUMNS: &str =
     "rule_id, enabled, priority, when_json, variant_id, variant_url, created_at, updated_at";
 
@@ -66,14 +61,16 @@ pub async fn put(ctx: &Ctx, req: &mut Request, h: Handle, id: RuleId) -> ApiResu
     if rule.uses_patterns() {
         let others = ctx
             .db
-            .first::<Count>(
+            .value::<i64>(
+                // The stored `when` (`When::to_json`) of `Rule::uses_patterns`.
                 "SELECT count(*) AS n FROM rules WHERE handle = ? AND rule_id <> ? AND enabled = 1 \
                  AND (json_extract(when_json, '$.referrerMatches') IS NOT NULL \
                  OR json_extract(when_json, '$.userAgentMatches') IS NOT NULL)",
                 &[text(h.as_str()), text(rule.rule_id.as_str())],
+                "n",
             )
             .await?
-            .map_or(0, |c| c.n);
+            .unwrap_or(0);
         pattern_budget(&rule, usize::try_from(others).unwrap_or(usize::MAX))?;
     }
     let existed = ctx
