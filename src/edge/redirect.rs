@@ -59,6 +59,35 @@ fn html_page(status: u16, body: String) -> Response {
     respond(status, h, body.into_bytes())
 }
 
+/// What a request for the link meets before its redirect (`core::access::gate`).
+fn gate_of(link: &LinkEntry, now: i64) -> Gate<'_> {
+    gate(
+        link.expires_at,
+        link.expired_url.as_deref(),
+        link.password.is_some(),
+        now,
+    )
+}
+
+/// The visitor facts a request for `link` needs. `request.cf`, the address
+/// and `Accept-Language` only when the link may be served (not expired); the
+/// `Cookie` header when an experiment or the password's unlock cookie reads it.
+fn facts_for(
+    req: &web_sys::Request,
+    link: &LinkEntry,
+    rules: &[crate::core::rules::Rule],
+    g: Gate<'_>,
+) -> String {
+    let serving = !matches!(g, Gate::Expired(_));
+    visitor_facts(
+        req,
+        serving && reads_cf(link, rules),
+        serving && link.tracks(),
+        link.experiment.is_some() || link.password.is_some(),
+        serving && read_language(rules),
+    )
+}
+
 /// What an expired or password-protected link answers instead of its
 /// redirect (`None`: serve the redirect). Nothing is recorded for either.
 /// A protected link opens for a visitor whose unlock cookie (from a right
@@ -67,44 +96,38 @@ fn gated(
     cfg: &Config,
     (h, slug): (&Handle, &Slug),
     link: &LinkEntry,
-    req: &web_sys::Request,
+    g: Gate<'_>,
+    v: &Packed<'_>,
     now: i64,
 ) -> Option<Response> {
-    match gate(
-        link.expires_at,
-        link.expired_url.as_deref(),
-        link.password.is_some(),
-        now,
-    ) {
+    match g {
         Gate::Open => None,
-        Gate::Expired(Some(url)) => redirect_302(url, None).ok().map(Response::from),
-        Gate::Expired(None) => Some(html_page(410, EXPIRED_PAGE.to_string())),
-        Gate::Locked if remembered(cfg, (h, slug), link, req, now) => None,
-        Gate::Locked => {
-            let referrer = req.headers().get("referer").ok().flatten();
-            Some(html_page(
-                200,
-                form_page(FormState::First, referrer.as_deref()),
-            ))
-        }
+        Gate::Expired(url) => Some(expired(url)),
+        Gate::Locked if remembered(cfg, (h, slug), link, v.cookie, now) => None,
+        Gate::Locked => Some(html_page(200, form_page(FormState::First, v.referer))),
     }
 }
 
+/// An expired link's answer: 302 to its fallback URL, or the 410 page.
+fn expired(url: Option<&str>) -> Response {
+    url.and_then(|u| redirect_302(u, None).ok())
+        .map(Response::from)
+        .unwrap_or_else(|| html_page(410, EXPIRED_PAGE.to_string()))
+}
+
 /// Whether the request carries a valid unlock cookie for the link
-/// (`core::access::unlocked`); the `Cookie` header is read only here, for
-/// protected links.
+/// (`core::access::unlocked`).
 fn remembered(
     cfg: &Config,
     (h, slug): (&Handle, &Slug),
     link: &LinkEntry,
-    req: &web_sys::Request,
+    cookie: Option<&str>,
     now: i64,
 ) -> bool {
-    let Some(Some(stored)) = &link.password else {
-        return false;
-    };
-    match req.headers().get("cookie") {
-        Ok(Some(c)) => unlocked(&cfg.jwt.secret, h.as_str(), slug.as_str(), stored, &c, now),
+    match (&link.password, cookie) {
+        (Some(Some(stored)), Some(c)) => {
+            unlocked(&cfg.jwt.secret, h.as_str(), slug.as_str(), stored, c, now)
+        }
         _ => false,
     }
 }
@@ -134,16 +157,9 @@ pub async fn unlock(
     else {
         return Ok(not_found_page());
     };
-    match gate(
-        link.expires_at,
-        link.expired_url.as_deref(),
-        link.password.is_some(),
-        now,
-    ) {
+    match gate_of(&link, now) {
         Gate::Locked => {}
-        Gate::Expired(_) => {
-            return Ok(gated(&ctx.cfg, (h, slug), &link, &raw, now).unwrap_or_else(not_found_page))
-        }
+        Gate::Expired(url) => return Ok(expired(url)),
         Gate::Open => {
             let resp = http::error_response(&ApiError::MethodNotAllowed);
             let _ = resp.headers().set("allow", "GET, HEAD");
@@ -153,7 +169,7 @@ pub async fn unlock(
     // The address always: the limiter counts tries per client.
     let facts = visitor_facts(
         &raw,
-        true,
+        reads_cf(&link, &rules),
         true,
         link.experiment.is_some(),
         read_language(&rules),
@@ -255,17 +271,12 @@ pub async fn redirect(
     else {
         return Ok(not_found_page());
     };
-    if let Some(page) = gated(&ctx.cfg, (h, slug), &link, req, now) {
+    let g = gate_of(&link, now);
+    let facts = facts_for(req, &link, &rules, g);
+    let v = Packed::unpack(&facts);
+    if let Some(page) = gated(&ctx.cfg, (h, slug), &link, g, &v, now) {
         return Ok(page);
     }
-    let facts = visitor_facts(
-        req,
-        reads_cf(&link, &rules),
-        link.tracks(),
-        link.experiment.is_some(),
-        read_language(&rules),
-    );
-    let v = Packed::unpack(&facts);
     let served = Served {
         link: &link,
         rules: &rules,
@@ -344,25 +355,22 @@ pub fn cached(
         Some(l) if counts_visitors(l) => Some(cache::day_key_cached(now)?),
         _ => None,
     };
-    let facts = visitor_facts(
-        req,
-        link.as_ref().is_some_and(|l| reads_cf(l, &rules)),
-        link.as_ref().is_some_and(|l| l.tracks()),
-        link.as_ref().is_some_and(|l| l.experiment.is_some()),
-        link.is_some() && read_language(&rules),
-    );
+    let g = link.as_deref().map(|l| gate_of(l, now));
+    let facts = match (&link, g) {
+        (Some(l), Some(g)) => facts_for(req, l, &rules, g),
+        _ => visitor_facts(req, false, false, false, false),
+    };
     let v = Packed::unpack(&facts);
     // Other methods go to the async path, which answers 405.
     if v.method != "GET" && v.method != "HEAD" {
         return None;
     }
-    Some(match link {
-        None => Ok(not_found_page().into()),
-        Some(link) => match gated(cfg, (h, slug), &link, req, now) {
+    Some(match (&link, g) {
+        (Some(link), Some(g)) => match gated(cfg, (h, slug), link, g, &v, now) {
             Some(page) => Ok(page.into()),
             None => {
                 let served = Served {
-                    link: &link,
+                    link,
                     rules: &rules,
                     day_key: day_key.as_deref(),
                     https,
@@ -370,6 +378,7 @@ pub fn cached(
                 answer(env, wctx, cfg, &v, query, h, slug, &served, now)
             }
         },
+        _ => Ok(not_found_page().into()),
     })
 }
 
