@@ -67,6 +67,21 @@ impl Click {
         format!("c:{}", self.click_id)
     }
 
+    /// Its rollup event's shard key (`RollupEvent::shard_key`), without
+    /// building the event: all clicks of a visitor meet in one shard.
+    pub fn shard_key(&self) -> &str {
+        self.visitor.as_deref().unwrap_or(&self.click_id)
+    }
+
+    /// The rollup events of a batch (a click of an `OFF` link has none).
+    pub fn rollup_events(batch: &[Click]) -> Vec<RollupEvent> {
+        batch
+            .iter()
+            .filter(|c| c.mode != TrackingMode::Off)
+            .map(Click::rollup_event)
+            .collect()
+    }
+
     /// Its rollup event (id = click id: applied at most once).
     pub fn rollup_event(&self) -> RollupEvent {
         let mut e = RollupEvent::clicks(
@@ -236,6 +251,20 @@ pub fn aggregate_event(
 mod tests {
     use super::*;
     use crate::core::funnel::EventKind;
+
+    #[test]
+    fn shard_key_is_the_events_and_off_clicks_have_no_event() {
+        let mut c = click("clk_a", TrackingMode::Direct, 0, false);
+        assert_eq!(c.shard_key(), c.rollup_event().shard_key());
+        c.visitor = Some("v1".into());
+        assert_eq!((c.shard_key(), c.rollup_event().shard_key()), ("v1", "v1"));
+        let off = click("clk_b", TrackingMode::Off, 0, false);
+        let ids: Vec<String> = Click::rollup_events(&[c, off])
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["clk_a"]);
+    }
 
     fn click(id: &str, mode: TrackingMode, ts: i64, bot: bool) -> Click {
         Click {

@@ -14,7 +14,6 @@ use crate::core::click::{Click, LedgerRows};
 use crate::core::error::ApiResult;
 use crate::core::funnel::shard_of;
 use crate::core::ids::{random_hex, Handle};
-use crate::core::link::TrackingMode;
 use crate::edge::db::{int, Db};
 use crate::edge::queue::{self, Job};
 use crate::edge::{ledger, log, rollup};
@@ -79,10 +78,11 @@ enum Flush {
 /// instance loses no buffered click; the next instance takes the flush over.
 /// Clicks are grouped there by the rollup object that records them.
 pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
-    // The event's shard key (`RollupEvent::shard_key`): all clicks of a
-    // visitor meet in one shard.
-    let key = click.visitor.as_deref().unwrap_or(&click.click_id);
-    let object = rollup::object_name(&click.handle, &click.campaign, shard_of(key, shards));
+    let object = rollup::object_name(
+        &click.handle,
+        &click.campaign,
+        shard_of(click.shard_key(), shards),
+    );
     let json = match serde_json::to_string(&click) {
         Ok(j) => j,
         Err(e) => {
@@ -233,11 +233,7 @@ async fn write_batch(env: &Env, db: &Db, shards: u32, batch: Vec<Click>, write_i
         return;
     }
     // A group is one campaign's.
-    let events: Vec<_> = batch
-        .iter()
-        .filter(|c| c.mode != TrackingMode::Off)
-        .map(Click::rollup_event)
-        .collect();
+    let events = Click::rollup_events(&batch);
     if let Some(c) = batch.first() {
         if let Some(h) = Handle::parse(&c.handle) {
             rollup::apply_or_park(env, db, &h, &c.campaign, shards, events).await;

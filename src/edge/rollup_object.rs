@@ -14,7 +14,6 @@
 use crate::core::click::{Click, LedgerRows};
 use crate::core::collect;
 use crate::core::funnel::{RollupEvent, Snapshot};
-use crate::core::link::TrackingMode;
 use crate::core::report::HourRow;
 use crate::core::time::DAY_MS;
 use crate::core::unique::{self, First};
@@ -85,11 +84,7 @@ impl DurableObject for CampaignRollup {
                 if let Err(e) = self.record_ledger(&clicks, &write_id).await {
                     return Response::error(format!("ledger: {e}"), 503);
                 }
-                let events: Vec<RollupEvent> = clicks
-                    .iter()
-                    .filter(|c| c.mode != TrackingMode::Off)
-                    .map(Click::rollup_event)
-                    .collect();
+                let events = Click::rollup_events(&clicks);
                 self.handle_apply(&events).map(|n| json!({"applied": n}))
             }
             (Method::Get, "/snapshot") => self
