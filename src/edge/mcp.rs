@@ -147,7 +147,7 @@ async fn one(ctx: &Ctx, dispatch: Dispatch, origin: &str, m: Value) -> Option<Va
             )
         }
         "ping" => rpc_result(&id, json!({})),
-        "tools/list" => rpc_result(&id, json!({"tools": tools()})),
+        "tools/list" => rpc_result(&id, json!({"tools": *tools()})),
         "tools/call" => {
             let name = params.get("name").and_then(Value::as_str).unwrap_or("");
             let args = params
@@ -431,6 +431,13 @@ fn schema_properties(name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn tools() -> Value {
-    serde_json::from_str(TOOLS_JSON).unwrap_or_else(|_| json!([]))
+thread_local! {
+    /// The tool list, parsed once per isolate (every body-less call checks
+    /// its arguments against a tool's schema).
+    static TOOLS: std::rc::Rc<Value> =
+        std::rc::Rc::new(serde_json::from_str(TOOLS_JSON).unwrap_or_else(|_| json!([])));
+}
+
+fn tools() -> std::rc::Rc<Value> {
+    TOOLS.with(std::rc::Rc::clone)
 }
