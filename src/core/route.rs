@@ -443,18 +443,28 @@ pub fn resolve(method: Method, path: &str) -> Result<Matched, NoRoute> {
             };
             m(Some(handle), r.0, r.1)
         }
-        [h, "p", s] => public(h, s, method, Route::DetailPage),
-        [h, s] if method == Method::Post => public(h, s, Method::Get, Route::Unlock),
-        [h, s] => public(h, s, method, Route::Redirect),
+        [h, "p", s] => public(h, s, method, "GET, HEAD", Route::DetailPage),
+        // A password form's try (the form posts back to the page's own URL).
+        [h, s] if method == Method::Post => {
+            public(h, s, Method::Get, SHORT_LINK_METHODS, Route::Unlock)
+        }
+        [h, s] => public(h, s, method, SHORT_LINK_METHODS, Route::Redirect),
         _ => Err(NoRoute::NotFound),
     }
 }
 
-/// `/{handle}/{slug}` and `/{handle}/p/{slug}`: public, GET or HEAD.
+/// The methods of a short link's URL: GET and HEAD follow it, POST is a
+/// password form's try (a link without a password answers that POST with 405
+/// and `Allow: GET, HEAD`, once it is known to have none).
+const SHORT_LINK_METHODS: &str = "GET, HEAD, POST";
+
+/// `/{handle}/{slug}` and `/{handle}/p/{slug}`: public, GET or HEAD (`allow`
+/// lists the methods the URL takes, for the 405 of any other).
 fn public(
     h: &str,
     s: &str,
     method: Method,
+    allow: &'static str,
     route: fn(Handle, Slug) -> Route,
 ) -> Result<Matched, NoRoute> {
     let (Some(handle), Some(slug)) = (Handle::parse(h), Slug::parse(s)) else {
@@ -466,7 +476,7 @@ fn public(
             need: Need::PUBLIC,
             route: Ok(route(handle, slug)),
         }),
-        _ => Err(NoRoute::MethodNotAllowed("GET, HEAD")),
+        _ => Err(NoRoute::MethodNotAllowed(allow)),
     }
 }
 
@@ -484,7 +494,7 @@ pub fn resolve_branded(method: Method, path: &str, handle: &Handle) -> Result<Ma
         Method::Get | Method::Head => Route::Redirect(handle.clone(), slug),
         // A password form's try (the form posts back to the page's own URL).
         Method::Post => Route::Unlock(handle.clone(), slug),
-        _ => return Err(NoRoute::MethodNotAllowed("GET, HEAD")),
+        _ => return Err(NoRoute::MethodNotAllowed(SHORT_LINK_METHODS)),
     };
     Ok(Matched {
         handle: Some(handle.clone()),
@@ -588,7 +598,7 @@ mod tests {
         );
         assert_eq!(
             resolve(Method::Put, "/demo/x"),
-            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+            Err(NoRoute::MethodNotAllowed("GET, HEAD, POST"))
         );
         assert_eq!(
             resolve(Method::Post, "/demo/x").map(|m| m.route),
@@ -736,7 +746,7 @@ mod tests {
         );
         assert_eq!(
             resolve_branded(Method::Put, "/spring", &h),
-            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+            Err(NoRoute::MethodNotAllowed("GET, HEAD, POST"))
         );
         for p in [
             "/",

@@ -146,6 +146,9 @@ describe('bad input', () => {
     assert.equal((await app.api('PUT', '/v2/handles/demo/links/no-password', { body: { destinationUrl: 'https://shop.example.com/' } })).status, 201);
     const p = await app.api('POST', '/demo/no-password');
     assert.deepEqual([p.status, p.body.error.code, p.headers.get('allow')], [405, 'method_not_allowed', 'GET, HEAD']);
+    // Any other method on a short link's URL: Allow names POST too (the URL takes a form's try; the link is not read).
+    const put = await app.api('PUT', '/demo/no-password');
+    assert.deepEqual([put.status, put.body.error.code, put.headers.get('allow')], [405, 'method_not_allowed', 'GET, HEAD, POST']);
     const gone = await app.api('POST', '/demo/no-such-link');
     assert.deepEqual([gone.status, gone.headers.get('content-type')], [404, 'text/html; charset=utf-8']);
     const n = await app.api('GET', '/v2/handles/demo/nothing-here');
