@@ -8,7 +8,7 @@
  * and read only `withIp`: when the click is recorded).
  * `request.cf` is built by the runtime on access, so it is read only when
  * `withCf` (the click is recorded, or a rule tests the country); the cookie
- * only `withCookie` (an experiment); `Accept-Language` only `withLanguage` (a
+ * only `withCookie` (an experiment, or a password link's unlock cookie); `Accept-Language` only `withLanguage` (a
  * rule tests the language), and only its first 16 characters: enough for the
  * primary subtag of its first language, all a rule looks at.
  */

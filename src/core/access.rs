@@ -148,23 +148,20 @@ pub fn unlocked(
     now_ms: i64,
 ) -> bool {
     let now = now_ms.div_euclid(1000);
-    cookie_header
-        .split(';')
-        .filter_map(|c| c.trim().strip_prefix(UNLOCK_COOKIE)?.strip_prefix('='))
-        .any(|value| {
-            let Some((exp, mac)) = value.split_once('.') else {
-                return false;
-            };
-            let (Ok(expires), Ok(mac)) = (
-                exp.parse::<i64>(),
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mac),
-            ) else {
-                return false;
-            };
-            expires > now
-                && expires <= now + UNLOCK_TTL_SECS
-                && same_bytes(&mac, &unlock_mac(secret, handle, slug, stored, expires))
-        })
+    crate::core::cookie::values(cookie_header, UNLOCK_COOKIE).any(|value| {
+        let Some((exp, mac)) = value.split_once('.') else {
+            return false;
+        };
+        let (Ok(expires), Ok(mac)) = (
+            exp.parse::<i64>(),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mac),
+        ) else {
+            return false;
+        };
+        expires > now
+            && expires <= now + UNLOCK_TTL_SECS
+            && same_bytes(&mac, &unlock_mac(secret, handle, slug, stored, expires))
+    })
 }
 
 /// What a request for a link meets before its redirect.

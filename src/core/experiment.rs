@@ -181,14 +181,6 @@ pub fn cookie_name(id: &ExperimentId) -> String {
     format!("ef_exp_{}", id.as_str())
 }
 
-/// The value of cookie `name` in a `Cookie` header.
-pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k == name).then_some(v.trim())
-    })
-}
-
 /// The variant a visitor gets: the one their cookie names, if it is still a
 /// variant (`pinned` true: no new cookie needed), else a weighted draw with
 /// `draw` uniform in `0..u32::MAX`.
@@ -274,7 +266,7 @@ impl Active {
             return self.variants.iter().find(|v| &v.id == w).map(|v| (v, None));
         }
         let name = cookie_name(&self.id);
-        let cookie = cookie_header.and_then(|h| cookie_value(h, &name));
+        let cookie = cookie_header.and_then(|h| crate::core::cookie::value(h, &name));
         let (v, pinned) = assign(&self.variants, cookie, draw)?;
         Some((v, (!pinned).then(|| set_cookie(&self.id, &v.id, https))))
     }
@@ -484,10 +476,13 @@ mod tests {
         assert_eq!(at((u32::MAX / 4) * 3 + 10).as_deref(), Some("b"));
         assert_eq!(at(u32::MAX).as_deref(), Some("b"));
         assert_eq!(
-            cookie_value("x=1; ef_exp_t1=b; y=2", "ef_exp_t1"),
+            crate::core::cookie::value("x=1; ef_exp_t1=b; y=2", "ef_exp_t1"),
             Some("b")
         );
-        assert_eq!(cookie_value("ef_exp_t10=b", "ef_exp_t1"), None);
+        assert_eq!(
+            crate::core::cookie::value("ef_exp_t10=b", "ef_exp_t1"),
+            None
+        );
         let id = ExperimentId::parse("spring-test").unwrap();
         assert_eq!(
             set_cookie(&id, &VariantId::parse("b").unwrap(), true),

@@ -11,6 +11,7 @@ pub mod collect;
 pub mod config;
 pub mod consistency;
 pub mod conversion;
+pub mod cookie;
 pub mod csv;
 pub mod dest;
 pub mod error;

@@ -355,18 +355,18 @@ pub fn cached(
         Some(l) if counts_visitors(l) => Some(cache::day_key_cached(now)?),
         _ => None,
     };
-    let g = link.as_deref().map(|l| gate_of(l, now));
-    let facts = match (&link, g) {
-        (Some(l), Some(g)) => facts_for(req, l, &rules, g),
-        _ => visitor_facts(req, false, false, false, false),
+    let gated_link = link.as_deref().map(|l| (l, gate_of(l, now)));
+    let facts = match gated_link {
+        Some((l, g)) => facts_for(req, l, &rules, g),
+        None => visitor_facts(req, false, false, false, false),
     };
     let v = Packed::unpack(&facts);
     // Other methods go to the async path, which answers 405.
     if v.method != "GET" && v.method != "HEAD" {
         return None;
     }
-    Some(match (&link, g) {
-        (Some(link), Some(g)) => match gated(cfg, (h, slug), link, g, &v, now) {
+    Some(match gated_link {
+        Some((link, g)) => match gated(cfg, (h, slug), link, g, &v, now) {
             Some(page) => Ok(page.into()),
             None => {
                 let served = Served {
@@ -378,7 +378,7 @@ pub fn cached(
                 answer(env, wctx, cfg, &v, query, h, slug, &served, now)
             }
         },
-        _ => Ok(not_found_page().into()),
+        None => Ok(not_found_page().into()),
     })
 }
 
