@@ -1,15 +1,15 @@
 //! Authentication and authorization, pure: HS256 JWT verification, roles,
 //! PAT scopes, and the one decision function [`authorize`].
 
+use crate::core::collect::SortedMap;
 use crate::core::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
-type HmacSha256 = Hmac<Sha256>;
+pub type HmacSha256 = Hmac<Sha256>;
 
 /// Clock skew tolerated on `exp` / `nbf`.
 pub const LEEWAY_SECS: i64 = 60;
@@ -120,7 +120,7 @@ pub fn scope_granted(granted: &[String], need: Scope) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     pub sub: String,
-    pub handles: BTreeMap<String, Role>,
+    pub handles: SortedMap<String, Role>,
     pub exp: i64,
 }
 
@@ -197,7 +197,7 @@ pub fn verify_jwt(token: &str, cfg: &JwtConfig, now_secs: i64) -> Result<Claims,
     if sub.is_empty() {
         return Err(unauthorized("The JWT has no sub claim."));
     }
-    let mut handles = BTreeMap::new();
+    let mut handles = SortedMap::new();
     if let Some(Value::Object(m)) = payload.get("handles") {
         for (h, r) in m {
             // Unknown roles grant nothing rather than failing the whole token.
@@ -227,14 +227,17 @@ pub fn sign_jwt(payload: &Value, secret: &[u8]) -> String {
 }
 
 pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    match HmacSha256::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(msg);
-            mac.finalize().into_bytes().to_vec()
-        }
-        // HMAC accepts keys of any length; this arm is unreachable in practice.
-        Err(_) => Vec::new(),
-    }
+    let mut mac = hmac_keyed(key);
+    mac.update(msg);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// An HMAC-SHA256 keyed with `key`, ready for `update`s. HMAC accepts keys
+/// of any length, so `new_from_slice` never fails; the fallback (an empty
+/// key) only satisfies the type.
+pub fn hmac_keyed(key: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()))
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {

@@ -3,12 +3,11 @@
 //! `AGGREGATE_ONLY` links (summed per aggregate, no per-visitor data), its
 //! rollup event, and the replay schedule when the ledger is down.
 
+use crate::core::collect::SortedMap;
 use crate::core::funnel::{Dims, RollupEvent};
 use crate::core::link::TrackingMode;
 use crate::core::time::hour_floor;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// A click to record after the response went out; also the queue message
 /// that replays it when the ledger write failed (`attempt` counts tries).
@@ -127,8 +126,26 @@ pub struct LedgerRows<'a> {
     pub clicks: Vec<ClickRow<'a>>,
     /// `[handle, campaign, hour, slug, rule_id|"", country, device, source,
     /// bot, bot_reason|"", clicks, last_ts]`
-    pub aggregates: Vec<Value>,
+    pub aggregates: Vec<AggregateRow<'a>>,
 }
+
+/// An hourly aggregate increment (see `LedgerRows::aggregates`), serialized
+/// as an array.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AggregateRow<'a>(
+    &'a str,
+    &'a str,
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    i64,
+    &'a str,
+    i64,
+    i64,
+);
 
 /// A click's ledger row (see `LedgerRows::clicks`), serialized as an array.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -165,7 +182,7 @@ impl<'a> LedgerRows<'a> {
             &'a str,
         );
         let mut clicks = Vec::new();
-        let mut sums: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
+        let mut sums: SortedMap<Key, (i64, i64)> = SortedMap::new();
         for c in batch {
             match c.mode {
                 TrackingMode::Off => {}
@@ -210,7 +227,9 @@ impl<'a> LedgerRows<'a> {
             .map(
                 |((h, c, hour, slug, rule, country, device, source, reason), (n, last))| {
                     let bot = i64::from(!reason.is_empty());
-                    json!([h, c, hour, slug, rule, country, device, source, bot, reason, n, last])
+                    AggregateRow(
+                        h, c, hour, slug, rule, country, device, source, bot, reason, n, last,
+                    )
                 },
             )
             .collect();
@@ -251,6 +270,7 @@ pub fn aggregate_event(
 mod tests {
     use super::*;
     use crate::core::funnel::EventKind;
+    use serde_json::json;
 
     #[test]
     fn shard_key_is_the_events_and_off_clicks_have_no_event() {
@@ -305,8 +325,8 @@ mod tests {
         assert_eq!(row[0], "clk_a");
         assert_eq!(row[11], 0);
         assert_eq!(
-            rows.aggregates,
-            vec![
+            serde_json::to_value(&rows.aggregates).unwrap(),
+            json!([
                 json!([
                     "demo",
                     "spring",
@@ -335,7 +355,7 @@ mod tests {
                     1,
                     h + 3
                 ]),
-            ]
+            ])
         );
         assert_eq!(LedgerRows::of(&[]), LedgerRows::default());
     }

@@ -5,9 +5,9 @@
 //! outbox or travelling the replay queue) are said next to it, since they
 //! explain a rollup that is briefly behind.
 
+use crate::core::collect::SortedMap;
 use crate::core::funnel::Counters;
 use crate::core::health::Verdict;
-use std::collections::BTreeMap;
 
 /// The totals both sides keep (test conversions excluded).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub struct Totals {
     pub bot_clicks: i64,
     pub conversions: i64,
     /// Cents per currency.
-    pub revenue: BTreeMap<String, i64>,
+    pub revenue: SortedMap<String, i64>,
 }
 
 impl Totals {
@@ -56,8 +56,8 @@ pub fn compare(rollup: &Totals, ledger: &Totals, pending: i64) -> Outcome {
         }
     }
     let currencies =
-        crate::core::collect::btree_set(rollup.revenue.keys().chain(ledger.revenue.keys()));
-    for cur in currencies {
+        crate::core::collect::sorted_set(rollup.revenue.keys().chain(ledger.revenue.keys()));
+    for &cur in currencies.keys() {
         let r = rollup.revenue.get(cur).copied().unwrap_or(0);
         let l = ledger.revenue.get(cur).copied().unwrap_or(0);
         if r != l {

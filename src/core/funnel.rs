@@ -8,8 +8,8 @@
 //! currency, chosen at read time (so a currency change applies to history
 //! consistently).
 
+use crate::core::collect::SortedMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -211,7 +211,7 @@ pub struct Counters {
     pub last_ms: i64,
     /// currency → cents
     #[serde(default)]
-    pub revenue: BTreeMap<String, i64>,
+    pub revenue: SortedMap<String, i64>,
     /// Qualified clicks that were a visitor's first on a link that UTC day.
     #[serde(default)]
     pub unique_clicks: i64,
@@ -240,7 +240,7 @@ impl Counters {
 /// A rollup read: `rows[dim][value]`, with the total at `("total", "")`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub rows: BTreeMap<String, BTreeMap<String, Counters>>,
+    pub rows: SortedMap<String, SortedMap<String, Counters>>,
     /// Events announced to the rollup but not applied yet: clicks whose
     /// ledger write is being replayed through the queue.
     #[serde(default)]
@@ -316,7 +316,7 @@ impl Snapshot {
     /// row not seen yet (a batch mostly repeats the same few values).
     fn bump(&mut self, dim: &str, value: &str, c: &Counters) {
         if !self.rows.contains_key(dim) {
-            self.rows.insert(dim.to_string(), BTreeMap::new());
+            self.rows.insert(dim.to_string(), SortedMap::new());
         }
         if let Some(values) = self.rows.get_mut(dim) {
             match values.get_mut(value) {
@@ -343,15 +343,18 @@ impl Snapshot {
     }
 
     /// Bot clicks per exclusion reason (every reason listed, 0 included).
-    pub fn excluded(&self) -> BTreeMap<&'static str, i64> {
+    pub fn excluded(&self) -> SortedMap<&'static str, i64> {
         const REASONS: [&str; 4] = ["user_agent", "head_request", "verified_bot", "bot_score"];
         let rows = self.rows.get("excluded");
-        crate::core::collect::btree_map(REASONS.iter().map(|r| {
-            (
-                *r,
-                rows.and_then(|m| m.get(*r)).map(|c| c.clicks).unwrap_or(0),
-            )
-        }))
+        REASONS
+            .iter()
+            .map(|r| {
+                (
+                    *r,
+                    rows.and_then(|m| m.get(*r)).map(|c| c.clicks).unwrap_or(0),
+                )
+            })
+            .collect()
     }
 
     pub fn total(&self) -> Counters {
@@ -507,5 +510,28 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.total(), counters(6, 2, 2));
         assert_eq!(a.group("device").len(), 1);
+    }
+
+    /// A snapshot's JSON (what the rollup object sends and stores) is the
+    /// one `BTreeMap`s produced: keys sorted, maps as objects; and it reads
+    /// back the same.
+    #[test]
+    fn snapshot_json_is_unchanged() {
+        let mut s = Snapshot::default();
+        let mut eur = counters(3, 1, 1);
+        eur.revenue.insert("USD".into(), 5);
+        eur.revenue.insert("EUR".into(), 1999);
+        s.rows
+            .entry("source".into())
+            .or_default()
+            .insert("mail".into(), eur);
+        s.rows
+            .entry("device".into())
+            .or_default()
+            .insert("mobile".into(), counters(2, 0, 0));
+        s.pending = 4;
+        let golden = r#"{"rows":{"device":{"mobile":{"clicks":2,"botClicks":0,"conversions":0,"testConversions":0,"lastMs":0,"revenue":{},"uniqueClicks":0}},"source":{"mail":{"clicks":3,"botClicks":1,"conversions":1,"testConversions":0,"lastMs":0,"revenue":{"EUR":1999,"USD":5},"uniqueClicks":0}}},"pending":4}"#;
+        assert_eq!(serde_json::to_string(&s).unwrap(), golden);
+        assert_eq!(serde_json::from_str::<Snapshot>(golden).unwrap(), s);
     }
 }

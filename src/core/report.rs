@@ -2,12 +2,12 @@
 //! the `groupBy` rows and the time series, rendered from rollup snapshots
 //! (`core::funnel`) with the rates and intervals of `core::stats`.
 
+use crate::core::collect::SortedMap;
 use crate::core::funnel::{cents_to_f64, Counters, Snapshot};
 use crate::core::stats::{confidence, conversion_rate, wilson};
 use crate::core::time::{rfc3339, DAY_MS, HOUR_MS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 /// The Wilson interval as served (`{lo, hi}`, 4 decimals like the rate), so
 /// clients show it without re-deriving it.
@@ -105,7 +105,7 @@ pub fn funnel_json(campaign_id: &str, currency: &str, s: &Snapshot) -> Value {
 /// A word when the conversions outnumber the qualified clicks (a rate of 0 %
 /// beside conversions, or above 100 %, would otherwise read as a bug):
 /// conversions count whatever their click was, qualified clicks exclude bots.
-fn conversions_note(t: &Counters, excluded: &BTreeMap<&str, i64>) -> Option<String> {
+fn conversions_note(t: &Counters, excluded: &SortedMap<&str, i64>) -> Option<String> {
     let q = t.qualified();
     if t.conversions <= q {
         return None;
@@ -134,7 +134,7 @@ fn conversions_note(t: &Counters, excluded: &BTreeMap<&str, i64>) -> Option<Stri
 /// is meaningful and `currency` is null.
 pub fn aggregate_json(
     total: &Counters,
-    excluded: &BTreeMap<&str, i64>,
+    excluded: &SortedMap<&str, i64>,
     currency: Option<&str>,
     campaigns: usize,
 ) -> Value {
@@ -226,7 +226,7 @@ pub fn timeseries(
 ) -> Vec<Value> {
     let step = interval.ms();
     let start = from.div_euclid(step) * step;
-    let mut buckets: BTreeMap<i64, Counters> = BTreeMap::new();
+    let mut buckets: SortedMap<i64, Counters> = SortedMap::new();
     let mut t = start;
     while t < to {
         buckets.insert(t, Counters::default());
@@ -329,7 +329,7 @@ mod tests {
             conversions: 1,
             ..Counters::default()
         };
-        let ex: BTreeMap<&str, i64> = [("user_agent", 1), ("head_request", 0)].into();
+        let ex: SortedMap<&str, i64> = [("user_agent", 1), ("head_request", 0)].into();
         let n = conversions_note(&t, &ex).unwrap();
         assert!(
             n.starts_with("1 conversion(s) but 0 qualified click(s) (not counted: 1 user_agent): "),

@@ -45,8 +45,22 @@ pub fn wilson(successes: i64, trials: i64) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9: about 15 significant digits).
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9: about 15 significant digits);
+/// NaN for x ≤ 0 or NaN.
 pub fn ln_gamma(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NAN;
+    }
+    if x < 0.5 {
+        // Γ(x) = Γ(x + 1) / x: one step, no recursion (and no reflection,
+        // whose sin(πx) would link a trigonometry library into the Worker).
+        return lanczos(x + 1.0) - x.ln();
+    }
+    lanczos(x)
+}
+
+/// ln Γ(x) for x ≥ 0.5.
+fn lanczos(x: f64) -> f64 {
     const G: [f64; 9] = [
         0.999_999_999_999_809_9,
         676.520_368_121_885_1,
@@ -58,11 +72,6 @@ pub fn ln_gamma(x: f64) -> f64 {
         9.984_369_578_019_572e-6,
         1.505_632_735_149_311_6e-7,
     ];
-    if x < 0.5 {
-        // Reflection: Γ(x)Γ(1−x) = π / sin(πx)
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
     let x = x - 1.0;
     let mut a = G[0];
     let t = x + 7.5;
@@ -226,6 +235,11 @@ mod tests {
         assert!(chi_square_sf(500.0, 1) < 1e-100);
         assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
         assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
+        // Below 0.5 (the recurrence): Γ(0.25) = 3.625609908221908…, Γ(0.1) = 9.513507698668731…
+        assert!((ln_gamma(0.25) - 3.625_609_908_221_908_f64.ln()).abs() < 1e-12);
+        assert!((ln_gamma(0.1) - 9.513_507_698_668_73_f64.ln()).abs() < 1e-12);
+        assert!(ln_gamma(0.0).is_nan() && ln_gamma(-2.5).is_nan());
+        assert!(ln_gamma(f64::NEG_INFINITY).is_nan() && ln_gamma(f64::NAN).is_nan());
     }
 
     #[test]

@@ -9,16 +9,18 @@
 //! under a key that exists for one UTC day only; the rollup keeps, per key
 //! `day:link:visitor`, the first click's time, id and dimensions.
 
+use crate::core::auth::{hmac_keyed, HmacSha256};
+use crate::core::collect::SortedMap;
 use crate::core::funnel::{Dims, RollupEvent, Snapshot};
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-use std::collections::BTreeMap;
 
 /// The visitor key of a click: HMAC-SHA256 of client address, User-Agent,
 /// handle and slug under the day's secret, first 16 bytes as hex. Without
 /// the secret (gone after its day) it cannot be linked back to an address.
+/// The Worker keys through a [`Keyer`] made once per day; this one-shot
+/// form states the definition for the tests.
+#[cfg(test)]
 pub fn visitor_key(
     day_secret: &[u8],
     client_ip: &str,
@@ -29,30 +31,20 @@ pub fn visitor_key(
     Keyer::new(day_secret).key(client_ip, user_agent, handle, slug)
 }
 
-/// `visitor_key` under one day's secret, keyed once: the HMAC's key
+/// The visitor key under one day's secret, keyed once: the HMAC's key
 /// schedule (two of a click's six SHA-256 blocks) is done when the day's
 /// secret is read, not per click, and the message is hashed in place.
 #[derive(Clone)]
-pub struct Keyer(Hmac<Sha256>);
+pub struct Keyer(HmacSha256);
 
 impl Keyer {
     pub fn new(day_secret: &[u8]) -> Keyer {
-        // HMAC accepts keys of any length: `new_from_slice` never fails.
-        Keyer(
-            <Hmac<Sha256> as KeyInit>::new_from_slice(day_secret)
-                .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default())),
-        )
+        Keyer(hmac_keyed(day_secret))
     }
 
     pub fn key(&self, client_ip: &str, user_agent: &str, handle: &str, slug: &str) -> String {
         let mut mac = self.0.clone();
-        for (i, part) in [client_ip, user_agent, handle, slug]
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                mac.update(b"\n");
-            }
+        for part in [client_ip, "\n", user_agent, "\n", handle, "\n", slug] {
             mac.update(part.as_bytes());
         }
         let digest = mac.finalize().into_bytes();
@@ -73,10 +65,10 @@ pub struct First {
 /// store back).
 pub fn apply<'a>(
     events: impl IntoIterator<Item = &'a RollupEvent>,
-    stored: &BTreeMap<String, First>,
-) -> (Snapshot, BTreeMap<String, First>) {
+    stored: &SortedMap<String, First>,
+) -> (Snapshot, SortedMap<String, First>) {
     let mut delta = Snapshot::default();
-    let mut changed: BTreeMap<String, First> = BTreeMap::new();
+    let mut changed: SortedMap<String, First> = SortedMap::new();
     for ev in events {
         let (Some(key), Some(dims)) = (ev.visitor_key(), ev.dims.as_ref()) else {
             continue;
@@ -139,7 +131,7 @@ mod tests {
 
     /// Apply the events one at a time, storing firsts as the rollup does.
     fn run(events: &[RollupEvent]) -> Snapshot {
-        let mut stored = BTreeMap::new();
+        let mut stored = SortedMap::new();
         let mut total = Snapshot::default();
         for e in events {
             let (d, changed) = apply([e], &stored);
@@ -218,7 +210,7 @@ mod tests {
             }
         }
         // one batch with all of them: same
-        let (batch, changed) = apply(&events, &BTreeMap::new());
+        let (batch, changed) = apply(&events, &SortedMap::new());
         assert_eq!(batch.total().unique_clicks, 2);
         assert_eq!(changed.len(), 2);
     }
@@ -263,7 +255,7 @@ mod tests {
         let mut e = click("clk_x", 5, "v", "email", false);
         e.visitor = None;
         let conv = RollupEvent::conversion("cnv".into(), false, 5, None, 100, "USD".into());
-        let (d, changed) = apply([&e, &conv], &BTreeMap::new());
+        let (d, changed) = apply([&e, &conv], &SortedMap::new());
         assert_eq!((d.total().unique_clicks, changed.len()), (0, 0));
     }
 }

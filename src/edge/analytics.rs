@@ -107,9 +107,9 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
         futures_util::future::join_all(rows.iter().map(|c| snapshot(ctx, h, &c.campaign_id))).await;
     let mut total = Counters::default();
     let mut announced = 0i64;
-    let mut excluded: std::collections::BTreeMap<&str, i64> = Default::default();
+    let mut excluded: collect::SortedMap<&str, i64> = Default::default();
     let mut funnels: Vec<(i64, serde_json::Value)> = Vec::with_capacity(rows.len());
-    let currencies = collect::btree_set(rows.iter().map(|c| c.currency.as_str()));
+    let currencies = collect::sorted_set(rows.iter().map(|c| c.currency.as_str()));
     for (c, snap) in rows.iter().zip(snaps) {
         let snap = snap?;
         let t = snap.total();
@@ -124,7 +124,7 @@ async fn aggregate(ctx: &Ctx, h: &Handle) -> ApiResult<Response> {
     let truncated = funnels.len() > FUNNELS_SHOWN;
     funnels.truncate(FUNNELS_SHOWN);
     let shared_currency = if currencies.len() == 1 {
-        currencies.iter().next().copied()
+        currencies.keys().next().copied()
     } else {
         None
     };

@@ -11,6 +11,10 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit, Response};
 
+/// The header carrying a `/record` call's write id (the claim under which
+/// its aggregate increments apply once).
+pub const WRITE_ID: &str = "x-write-id";
+
 /// The rollup object of a campaign shard.
 pub fn object_name(h: &str, campaign: &str, shard: u32) -> String {
     format!("{h}/{campaign}/{shard}")
@@ -22,6 +26,7 @@ async fn call(
     method: Method,
     path: &str,
     body: Option<JsValue>,
+    write_id: Option<&str>,
 ) -> ApiResult<Response> {
     // A failing rollup object is a dependency outage: 503 for readers, the
     // outbox for writers. The detail goes to the log only.
@@ -30,8 +35,7 @@ async fn call(
         ApiError::Unavailable
     };
     if crate::edge::faults::active("rollup")
-        || ((path == "/apply" || path.starts_with("/record"))
-            && crate::edge::faults::active("rollup_writes"))
+        || ((path == "/apply" || path == "/record") && crate::edge::faults::active("rollup_writes"))
     {
         return Err(unavailable("injected fault: rollup".into()));
     }
@@ -43,6 +47,11 @@ async fn call(
     init.with_method(method);
     if let Some(b) = body {
         init.with_body(Some(b));
+    }
+    if let Some(id) = write_id {
+        let headers = worker::Headers::new();
+        headers.set(WRITE_ID, id)?;
+        init.with_headers(headers);
     }
     let req = Request::new_with_init(&format!("https://rollup{path}"), &init)?;
     let resp = stub
@@ -80,6 +89,7 @@ pub async fn apply(
                 Method::Post,
                 "/apply",
                 Some(JsValue::from_str(&body)),
+                None,
             )
             .await?;
         }
@@ -98,8 +108,9 @@ pub async fn record(env: &Env, object: &str, write_id: &str, body: JsValue) -> A
         env,
         object,
         Method::Post,
-        &format!("/record?write={write_id}"),
+        "/record",
         Some(body),
+        Some(write_id),
     )
     .await
     .map(|_| ())
@@ -134,6 +145,7 @@ pub async fn announce(
             Method::Post,
             "/pending",
             Some(JsValue::from_str(&body)),
+            None,
         )
         .await?;
     }
@@ -165,6 +177,7 @@ async fn read_shards<T: serde::de::DeserializeOwned>(
             &object_name(h.as_str(), campaign, k),
             Method::Get,
             path,
+            None,
             None,
         )
         .await?;
@@ -206,6 +219,7 @@ pub async fn forget_visitors(
             Method::Post,
             "/forget",
             Some(JsValue::from_str(&before.to_string())),
+            None,
         )
         .await?;
     }
@@ -219,6 +233,7 @@ pub async fn reset(env: &Env, h: &Handle, campaign: &str, shards: u32) -> ApiRes
             &object_name(h.as_str(), campaign, k),
             Method::Post,
             "/reset",
+            None,
             None,
         )
         .await?;
@@ -297,8 +312,8 @@ pub async fn drain(env: &Env, db: &Db, shards: u32) -> ApiResult<bool> {
         .all::<OutboxRow>("SELECT event_id, handle, campaign_id, event_json FROM rollup_outbox ORDER BY created_at LIMIT 500", &[])
         .await?;
     let n = rows.len();
-    let mut groups: std::collections::BTreeMap<(String, String), Vec<OutboxRow>> =
-        std::collections::BTreeMap::new();
+    let mut groups: crate::core::collect::SortedMap<(String, String), Vec<OutboxRow>> =
+        crate::core::collect::SortedMap::new();
     for r in rows {
         groups
             .entry((r.handle.clone(), r.campaign_id.clone()))

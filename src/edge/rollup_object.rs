@@ -19,6 +19,7 @@ use crate::core::time::DAY_MS;
 use crate::core::unique::{self, First};
 use crate::edge::db::Db;
 use crate::edge::ledger;
+use crate::edge::rollup::WRITE_ID;
 use crate::edge::rows::Rows;
 use serde::Deserialize;
 use serde_json::json;
@@ -70,17 +71,12 @@ impl DurableObject for CampaignRollup {
         let path = req.path();
         let result = match (req.method(), path.as_str()) {
             (Method::Post, "/apply") => {
-                let events: Vec<RollupEvent> = req.json().await?;
+                let events: Vec<RollupEvent> = body(&mut req).await?;
                 self.handle_apply(&events).map(|n| json!({"applied": n}))
             }
             (Method::Post, "/record") => {
-                let url = req.url()?;
-                let write_id = url
-                    .query_pairs()
-                    .find(|(k, _)| k == "write")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
-                let clicks: Vec<Click> = req.json().await?;
+                let write_id = req.headers().get(WRITE_ID)?.unwrap_or_default();
+                let clicks: Vec<Click> = body(&mut req).await?;
                 if let Err(e) = self.record_ledger(&clicks, &write_id).await {
                     return Response::error(format!("ledger: {e}"), 503);
                 }
@@ -93,11 +89,11 @@ impl DurableObject for CampaignRollup {
             (Method::Get, "/series") => self.handle_series().map(|rows| json!(rows)),
             (Method::Post, "/reset") => self.handle_reset().map(|_| json!({"reset": true})),
             (Method::Post, "/pending") => {
-                let ids: Vec<String> = req.json().await?;
+                let ids: Vec<String> = body(&mut req).await?;
                 self.handle_pending(&ids).map(|_| json!({"pending": true}))
             }
             (Method::Post, "/forget") => {
-                let before: i64 = req.json().await?;
+                let before: i64 = body(&mut req).await?;
                 self.handle_forget(before)
                     .map(|_| json!({"forgotten": true}))
             }
@@ -108,6 +104,14 @@ impl DurableObject for CampaignRollup {
             Err(e) => Response::error(e.to_string(), 500),
         }
     }
+}
+
+/// A call's JSON body. Parsed by serde_json, which already has these types'
+/// deserializers (buffered clicks, parked events), rather than by
+/// `Request::json` (JS `JSON.parse`, then serde-wasm-bindgen: a second
+/// deserializer per type, and a crossing into JS per field).
+async fn body<T: serde::de::DeserializeOwned>(req: &mut Request) -> worker::Result<T> {
+    Ok(serde_json::from_str(&req.text().await?)?)
 }
 
 #[derive(Deserialize)]
@@ -192,12 +196,12 @@ impl CampaignRollup {
             "DELETE FROM pending WHERE id IN (SELECT value FROM json_each(?))",
             vec![v_s(&ids)],
         )?;
-        let mut done = collect::btree_set(seen.into_iter().map(|r| r.id));
+        let mut done = collect::sorted_set(seen.iter().map(|r| r.id.as_str()));
         // `insert` is false for an id applied before, or repeated inside
         // the batch (it counts once).
         let new: Vec<&RollupEvent> = events
             .iter()
-            .filter(|e| done.insert(e.id.clone()))
+            .filter(|e| done.insert(e.id.as_str(), ()).is_none())
             .collect();
         let mut delta = Snapshot::of_events(new.iter().copied());
         delta.merge(&self.uniques(&new)?);
@@ -318,10 +322,10 @@ impl CampaignRollup {
                 vec![v_s(&serde_json::to_string(&keys)?)],
             )?
             .rows()?;
-        let stored: std::collections::BTreeMap<String, First> = collect::btree_map(
-            rows.into_iter()
-                .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?))),
-        );
+        let stored: collect::SortedMap<String, First> = rows
+            .into_iter()
+            .filter_map(|r| Some((r.key, serde_json::from_str(&r.first_json).ok()?)))
+            .collect();
         let (delta, changed) = unique::apply(new.iter().copied(), &stored);
         if !changed.is_empty() {
             let rows: Vec<serde_json::Value> = changed

@@ -149,7 +149,7 @@ pub async fn list(ctx: &Ctx, req: &Request, h: Handle) -> ApiResult<Response> {
             &[text(h.as_str())],
         )
         .await?;
-    rows.sort_by(|a, b| {
+    crate::core::collect::sort_by(&mut rows, |a, b| {
         b.priority
             .cmp(&a.priority)
             .then_with(|| a.rule_id.cmp(&b.rule_id))

@@ -208,9 +208,7 @@ fn session_token(req: &Request) -> Option<String> {
         return Some(b);
     }
     let cookies = http::header(req, "cookie")?;
-    cookies
-        .split(';')
-        .find_map(|c| c.trim().strip_prefix("ef_session=").map(str::to_string))
+    crate::core::cookie::value(&cookies, "ef_session").map(str::to_string)
 }
 
 /// The published page: to a signed-in visitor (valid JWT as bearer or the

@@ -180,13 +180,14 @@ impl Rule {
         variant_url: &str,
     ) -> Option<Value> {
         let when: Map<String, Value> = serde_json::from_str(when_json).ok()?;
-        Some(json!({
-            "ruleId": rule_id,
-            "enabled": enabled,
-            "priority": priority,
-            "when": when,
-            "variant": {"id": variant_id, "destinationUrl": variant_url},
-        }))
+        Some(rule_json(
+            rule_id,
+            enabled,
+            priority,
+            Value::Object(when),
+            variant_id,
+            variant_url,
+        ))
     }
 
     /// Parse a `PUT …/rules/{ruleId}` body. A `ruleId` in the body must equal the path's.
@@ -248,19 +249,38 @@ impl Rule {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "ruleId": self.rule_id.as_str(),
-            "enabled": self.enabled,
-            "priority": self.priority,
-            "when": self.when.to_json(),
-            "variant": {"id": self.variant.id, "destinationUrl": self.variant.destination_url.as_str()},
-        })
+        rule_json(
+            self.rule_id.as_str(),
+            self.enabled,
+            self.priority,
+            self.when.to_json(),
+            &self.variant.id,
+            self.variant.destination_url.as_str(),
+        )
     }
+}
+
+/// A rule as the API shows it, from a parsed rule or a stored row alike.
+fn rule_json(
+    rule_id: &str,
+    enabled: bool,
+    priority: i64,
+    when: Value,
+    variant_id: &str,
+    variant_url: &str,
+) -> Value {
+    json!({
+        "ruleId": rule_id,
+        "enabled": enabled,
+        "priority": priority,
+        "when": when,
+        "variant": {"id": variant_id, "destinationUrl": variant_url},
+    })
 }
 
 /// Put rules in evaluation order: priority descending, ruleId ascending.
 pub fn sort_rules(rules: &mut [Rule]) {
-    rules.sort_by(|a, b| {
+    crate::core::collect::sort_by(rules, |a, b| {
         b.priority
             .cmp(&a.priority)
             .then_with(|| a.rule_id.cmp(&b.rule_id))

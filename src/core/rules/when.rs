@@ -63,81 +63,58 @@ impl When {
     /// in the order of [`Condition`] (the regular expressions last: they run
     /// only when everything else holds).
     pub fn first_failure(&self, v: &Visitor<'_>) -> Option<Condition> {
-        // Lazily, in order: a condition is only evaluated when all before it hold.
-        let checks: [(&dyn Fn() -> bool, Condition); 13] = [
-            (
-                &|| {
-                    holds(&self.campaign_in, |l| {
-                        v.campaign_id.is_some_and(|c| l.iter().any(|x| x == c))
-                    })
-                },
-                Condition::CampaignIn,
-            ),
-            (
-                &|| holds(&self.device_in, |l| l.contains(&v.device)),
-                Condition::DeviceIn,
-            ),
-            (
-                &|| holds(&self.country_in, |l| l.iter().any(|x| x == v.country)),
-                Condition::CountryIn,
-            ),
-            (
-                &|| holds(&self.source_in, |l| l.iter().any(|x| x == v.source)),
-                Condition::SourceIn,
-            ),
-            (
-                &|| holds(&self.slug_in, |l| l.iter().any(|x| x == v.slug)),
-                Condition::SlugIn,
-            ),
-            (
-                &|| {
-                    holds(&self.language_in, |l| {
-                        v.language
-                            .is_some_and(|lang| l.iter().any(|x| x.eq_ignore_ascii_case(lang)))
-                    })
-                },
-                Condition::LanguageIn,
-            ),
-            (
-                &|| {
-                    holds(&self.query_has, |l| {
-                        l.iter()
-                            .all(|(n, val)| query_has(v.query, n, val.as_deref()))
-                    })
-                },
-                Condition::QueryHas,
-            ),
-            (
-                &|| holds(&self.active_from, |t| v.at_ms >= *t),
-                Condition::ActiveFrom,
-            ),
-            (
-                &|| holds(&self.active_until, |t| v.at_ms < *t),
-                Condition::ActiveUntil,
-            ),
-            (
-                &|| holds(&self.days_of_week, |d| d.contains_time(v.at_ms)),
-                Condition::DaysOfWeek,
-            ),
-            (
-                &|| holds(&self.hours_utc, |h| h.contains_time(v.at_ms)),
-                Condition::HoursUtc,
-            ),
-            (
-                // A missing Referer is matched as the empty string.
-                &|| {
-                    holds(&self.referrer_matches, |p| {
-                        p.is_match(v.referrer.unwrap_or(""))
-                    })
-                },
-                Condition::ReferrerMatches,
-            ),
-            (
-                &|| holds(&self.user_agent_matches, |p| p.is_match(v.user_agent)),
-                Condition::UserAgentMatches,
-            ),
-        ];
-        checks.iter().find(|(ok, _)| !ok()).map(|(_, c)| *c)
+        // In order: a condition is only evaluated when all before it hold.
+        if !holds(&self.campaign_in, |l| {
+            v.campaign_id.is_some_and(|c| l.iter().any(|x| x == c))
+        }) {
+            return Some(Condition::CampaignIn);
+        }
+        if !holds(&self.device_in, |l| l.contains(&v.device)) {
+            return Some(Condition::DeviceIn);
+        }
+        if !holds(&self.country_in, |l| l.iter().any(|x| x == v.country)) {
+            return Some(Condition::CountryIn);
+        }
+        if !holds(&self.source_in, |l| l.iter().any(|x| x == v.source)) {
+            return Some(Condition::SourceIn);
+        }
+        if !holds(&self.slug_in, |l| l.iter().any(|x| x == v.slug)) {
+            return Some(Condition::SlugIn);
+        }
+        if !holds(&self.language_in, |l| {
+            v.language
+                .is_some_and(|lang| l.iter().any(|x| x.eq_ignore_ascii_case(lang)))
+        }) {
+            return Some(Condition::LanguageIn);
+        }
+        if !holds(&self.query_has, |l| {
+            l.iter()
+                .all(|(n, val)| query_has(v.query, n, val.as_deref()))
+        }) {
+            return Some(Condition::QueryHas);
+        }
+        if !holds(&self.active_from, |t| v.at_ms >= *t) {
+            return Some(Condition::ActiveFrom);
+        }
+        if !holds(&self.active_until, |t| v.at_ms < *t) {
+            return Some(Condition::ActiveUntil);
+        }
+        if !holds(&self.days_of_week, |d| d.contains_time(v.at_ms)) {
+            return Some(Condition::DaysOfWeek);
+        }
+        if !holds(&self.hours_utc, |h| h.contains_time(v.at_ms)) {
+            return Some(Condition::HoursUtc);
+        }
+        // A missing Referer is matched as the empty string.
+        if !holds(&self.referrer_matches, |p| {
+            p.is_match(v.referrer.unwrap_or(""))
+        }) {
+            return Some(Condition::ReferrerMatches);
+        }
+        if !holds(&self.user_agent_matches, |p| p.is_match(v.user_agent)) {
+            return Some(Condition::UserAgentMatches);
+        }
+        None
     }
 
     /// Whether the conditions need the visitor's `Accept-Language`.
@@ -281,7 +258,12 @@ impl When {
             put("languageIn", json!(v));
         }
         if let Some(v) = &self.query_has {
-            let q: Map<String, Value> = v.iter().map(|(n, x)| (n.clone(), json!(x))).collect();
+            // Inserted one by one: `collect()` into a map sorts first (a
+            // stable sort instantiated for this one pair type).
+            let mut q = Map::new();
+            for (n, x) in v {
+                q.insert(n.clone(), json!(x));
+            }
             put("queryHas", Value::Object(q));
         }
         if let Some(t) = self.active_from {
