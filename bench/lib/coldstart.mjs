@@ -4,6 +4,7 @@
 // Worker answering a fixed 302 (bench/minimal-rs: the floor a Rust Worker can reach).
 // Starts alternate between the Workers, `cfg.coldStarts` each; medians.
 import { cpSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dryRunBundle } from './bundle.mjs';
@@ -23,7 +24,14 @@ async function minimalRs(ws, { allowBuild }) {
   if (!BUILT.every(existsSync)) {
     if (!allowBuild) return { missing: 'bench/minimal-rs is not built yet (a full `make bench` builds it once, ~1–3 min)' };
     log('cold start: building bench/minimal-rs once (worker-build --release)');
-    const r = await run('worker-build', ['--release'], { cwd: MINIMAL, env: { ...process.env, CARGO_TARGET_DIR: join(ROOT, 'target') } });
+    // worker-build downloads wasm-bindgen and wasm-opt unless told where local ones are (the
+    // Makefile exports these; `node bench/run.mjs` run by hand may not have them).
+    const local = {
+      WASM_BINDGEN_BIN: process.env.WASM_BINDGEN_BIN ?? join(homedir(), '.cargo', 'bin', 'wasm-bindgen'),
+      WASM_OPT_BIN: process.env.WASM_OPT_BIN ?? join(ROOT, 'node_modules', '.bin', 'wasm-opt'),
+      ESBUILD_BIN: process.env.ESBUILD_BIN ?? join(ROOT, 'node_modules', '.bin', 'esbuild'),
+    };
+    const r = await run('worker-build', ['--release'], { cwd: MINIMAL, env: { ...process.env, ...local, CARGO_TARGET_DIR: join(ROOT, 'target') } });
     if (r.code !== 0 || !BUILT.every(existsSync)) return { missing: `worker-build failed: ${(r.stderr || r.stdout).split('\n').slice(-5).join(' ')}` };
   }
   const dir = join(ws.root, 'minimal-rs');
