@@ -69,41 +69,47 @@ fn gate_of(link: &LinkEntry, now: i64) -> Gate<'_> {
     )
 }
 
-/// The visitor facts a request for `link` needs. `request.cf`, the address
-/// and `Accept-Language` only when the link may be served (not expired); the
-/// `Cookie` header when an experiment or the password's unlock cookie reads it.
-fn facts_for(
+/// The visitor facts a request for `link` needs, and the link's gate once
+/// the unlock cookie is read: a protected link the visitor unlocked in the
+/// last day is open. `request.cf`, the address and `Accept-Language` are read
+/// only for a link that is served: neither an expired link's answer nor the
+/// password form reads them (the form reads the cookie and the referrer only).
+fn facts_for<'l>(
+    cfg: &Config,
+    hs: (&Handle, &Slug),
     req: &web_sys::Request,
-    link: &LinkEntry,
+    link: &'l LinkEntry,
     rules: &[crate::core::rules::Rule],
-    g: Gate<'_>,
-) -> String {
-    let serving = !matches!(g, Gate::Expired(_));
-    visitor_facts(
+    now: i64,
+) -> (String, Gate<'l>) {
+    let g = match gate_of(link, now) {
+        Gate::Locked => {
+            let f = visitor_facts(req, false, false, true, false);
+            if !remembered(cfg, hs, link, Packed::unpack(&f).cookie, now) {
+                return (f, Gate::Locked);
+            }
+            Gate::Open
+        }
+        g => g,
+    };
+    let serving = matches!(g, Gate::Open);
+    let facts = visitor_facts(
         req,
         serving && reads_cf(link, rules),
         serving && link.tracks(),
-        link.experiment.is_some() || link.password.is_some(),
+        link.experiment.is_some(),
         serving && read_language(rules),
-    )
+    );
+    (facts, g)
 }
 
-/// What an expired or password-protected link answers instead of its
-/// redirect (`None`: serve the redirect). Nothing is recorded for either.
-/// A protected link opens for a visitor whose unlock cookie (from a right
-/// password in the last day) is valid for it.
-fn gated(
-    cfg: &Config,
-    (h, slug): (&Handle, &Slug),
-    link: &LinkEntry,
-    g: Gate<'_>,
-    v: &Packed<'_>,
-    now: i64,
-) -> Option<Response> {
+/// What an expired link, or a protected one the visitor has not unlocked
+/// (`facts_for`), answers instead of its redirect (`None`: serve the
+/// redirect). Nothing is recorded for either.
+fn gated(g: Gate<'_>, v: &Packed<'_>) -> Option<Response> {
     match g {
         Gate::Open => None,
         Gate::Expired(url) => Some(expired(url)),
-        Gate::Locked if remembered(cfg, (h, slug), link, v.cookie, now) => None,
         Gate::Locked => Some(html_page(200, form_page(FormState::First, v.referer))),
     }
 }
@@ -271,10 +277,9 @@ pub async fn redirect(
     else {
         return Ok(not_found_page());
     };
-    let g = gate_of(&link, now);
-    let facts = facts_for(req, &link, &rules, g);
+    let (facts, g) = facts_for(&ctx.cfg, (h, slug), req, &link, &rules, now);
     let v = Packed::unpack(&facts);
-    if let Some(page) = gated(&ctx.cfg, (h, slug), &link, g, &v, now) {
+    if let Some(page) = gated(g, &v) {
         return Ok(page);
     }
     let served = Served {
@@ -355,10 +360,12 @@ pub fn cached(
         Some(l) if counts_visitors(l) => Some(cache::day_key_cached(now)?),
         _ => None,
     };
-    let gated_link = link.as_deref().map(|l| (l, gate_of(l, now)));
-    let facts = match gated_link {
-        Some((l, g)) => facts_for(req, l, &rules, g),
-        None => visitor_facts(req, false, false, false, false),
+    let (facts, gated_link) = match link.as_deref() {
+        Some(l) => {
+            let (f, g) = facts_for(cfg, (h, slug), req, l, &rules, now);
+            (f, Some((l, g)))
+        }
+        None => (visitor_facts(req, false, false, false, false), None),
     };
     let v = Packed::unpack(&facts);
     // Other methods go to the async path, which answers 405.
@@ -366,7 +373,7 @@ pub fn cached(
         return None;
     }
     Some(match gated_link {
-        Some((link, g)) => match gated(cfg, (h, slug), link, g, &v, now) {
+        Some((link, g)) => match gated(g, &v) {
             Some(page) => Ok(page.into()),
             None => {
                 let served = Served {
