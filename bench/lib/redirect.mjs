@@ -2,7 +2,7 @@
 // Worker, same load generator, warm-up first, runs alternated A/B/A/B.
 import { client, seedCampaign, waitSettled, funnel, HANDLE } from './app.mjs';
 import { tmpdir } from 'node:os';
-import { UA, freePort, log, median } from './env.mjs';
+import { UA, freePort, log, median, sleep } from './env.mjs';
 import { profileWhile } from './profile.mjs';
 import { STATE_ROOT, startDirect, startWranglerDev, errorLines } from './serve.mjs';
 import { wrk } from './wrk.mjs';
@@ -148,6 +148,8 @@ export const PATTERN_RULES = [
   },
 ];
 export const PASSWORD = 'bench pass';
+export const STUB_ROW = 'tracked link without rules, recording into a stand-in rollup object that answers at once (no D1 write, no rollup work; nothing recorded; own server)';
+export const DRAFT_ROW = 'DRAFT-campaign link (no click id, nothing recorded)';
 
 /**
  * The direct-socket rows (1c): each request kind against the fixed-302 Worker,
@@ -212,6 +214,19 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     throw new Error(`pattern rules: expected the third benchmark rule's 302, got ${patFirst.status} ${patFirst.location}`);
   }
 
+  // What recording costs the Worker itself: the tracked link without rules on a
+  // server whose rollup object is a stand-in that answers every call at once
+  // (startDirect `stubRollup`): click id, visitor key, click JSON, buffer and the
+  // flush call stay; the D1 ledger write and the rollup's work (production runs
+  // both outside the Worker's isolate) go. Nothing is recorded on this server.
+  const stub = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false, stubRollup: true });
+  const stubUrl = stub.base + (await seedCampaign(client(stub.base, secret), { campaignId: 'norules', slug: 'norules', rules: false })) + VISITOR_QUERY;
+  const stubFirst = await oneClick(stubUrl);
+  if (stubFirst.status !== 302 || !/[?&]ctx=clk_/.test(stubFirst.location ?? '')) {
+    await Promise.all([stub.stop(), pat.stop()]);
+    throw new Error(`stub recording: expected a tracked 302, got ${stubFirst.status} ${stubFirst.location}`);
+  }
+
   const load = { seconds: cfg.breakdownSeconds, connections: cfg.connections, threads: cfg.threads, headers: HEADERS };
   // The trivial Worker again, reading `request.cf.country` once (as a tracked
   // redirect must): what that runtime call alone costs.
@@ -222,12 +237,13 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     { what: 'fixed 302 + one `request.cf` read', url: `${trivialCf.base}/${HANDLE}/${SLUG}${VISITOR_QUERY}`, server: trivialCf },
     { what: 'GET /healthz (the async Rust `fetch` path: routing, JSON, no storage)', url: `${base}/healthz` },
     { what: 'untracked link (no campaign; the handle\'s 3 rules evaluated, none fires)', url: `${base}/${HANDLE}/plain${VISITOR_QUERY}` },
-    { what: 'DRAFT-campaign link (no click id, nothing recorded)', url: `${base}/${HANDLE}/draft${VISITOR_QUERY}` },
+    { what: DRAFT_ROW, url: `${base}/${HANDLE}/draft${VISITOR_QUERY}` },
     { what: 'tracked link without rules (ACTIVE, DIRECT, context param; D1 + rollup after the response)', url: `${base}/${HANDLE}/norules${VISITOR_QUERY}`, settle: settle(c, 'norules') },
     { what: 'the benchmark redirect (tracked + 3 rules, third fires)', url: ours.url, settle: settle(c, CAMPAIGN), bench: true },
     { what: 'experiment link (tracked, RUNNING, 2 variants: draw + Set-Cookie)', url: `${base}/${HANDLE}/exp${VISITOR_QUERY}`, settle: settle(c, 'exp') },
     { what: 'password link after its form (GET with the unlock cookie the right password set: its HMAC checked, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), headers: { cookie: unlock } },
     { what: 'password link, the form\'s POST with the right password (PBKDF2-SHA256 100,000 iterations, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), script: 'password.lua', env: { BENCH_PASSWORD: encodeURIComponent(PASSWORD) } },
+    { what: STUB_ROW, url: stubUrl, server: stub, pause: 1000 },
     { what: 'pattern rules (userAgentMatches + referrerMatches, none fires) + the benchmark\'s 3 rules, tracked (own server)', url: patUrl, server: pat, settle: settle(patClient, CAMPAIGN) },
   ];
   for (const k of kinds) {
@@ -241,6 +257,8 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
         const cpu0 = k.server.cpu();
         const r = await wrk(k.url, { ...load, headers: { ...load.headers, ...k.headers }, script: k.script, env: k.env });
         if (k.settle) await waitSettled(k.settle.client, k.settle.id, { quietMs: 1000 });
+        // The stub row records nothing to wait for: a pause covers its last flushes.
+        if (k.pause) await sleep(k.pause);
         const cpuMs = ((k.server.cpu() - cpu0) * 1000) / Math.max(1, r.requests);
         const errors = r.non2xx3xx + r.socketErrors + errorLines(k.server, since).length;
         k.runs.push({ rps: r.rps, p50: r.p50, p99: r.p99, cpuMs, errors, requests: r.requests });
@@ -250,6 +268,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   } finally {
     await trivialCf.stop();
     await pat.stop();
+    await stub.stop();
   }
   const rows = kinds.map((k) => ({
     what: k.what,

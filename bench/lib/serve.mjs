@@ -101,10 +101,19 @@ async function waitReady(base, path, isAlive, what, timeoutMs = 60_000) {
  * worker. `timing` holds performance.now() when workerd was ready and when the first
  * response to `readyPath` came (the cold-start section). Returns { mode, base, logs, timing, stop() }.
  */
+/** The stand-in rollup object of `stubRollup` (see startDirect). */
+const ROLLUP_STUB = `export class CampaignRollup {
+  async fetch(request) {
+    await request.arrayBuffer();
+    return new Response('{}', { headers: { 'content-type': 'application/json' } });
+  }
+}
+export default { fetch: () => new Response(null, { status: 404 }) };`;
+
 /** The binding kinds Miniflare simulates in the workerd process (see `bindingsFrom`). */
 const SIMULATED = ['d1Databases', 'r2Buckets', 'queueProducers', 'queueConsumers', 'ratelimits'];
 
-export async function startDirect(bundle, { vars = {}, migrations = false, readyPath = '/', assets = true, stateRoot = STATE_ROOT, inspectorPort, directSocket = true, bindingsFrom } = {}) {
+export async function startDirect(bundle, { vars = {}, migrations = false, readyPath = '/', assets = true, stateRoot = STATE_ROOT, inspectorPort, directSocket = true, bindingsFrom, stubRollup = false } = {}) {
   const { Miniflare, convertV4MiniflareOptions } = await loadMiniflare();
   const wrangler = await loadWrangler();
   const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(bundle.configPath);
@@ -123,6 +132,15 @@ export async function startDirect(bundle, { vars = {}, migrations = false, ready
   // that limit (the limiter is still called, so its cost stays in the figure).
   const limiter = workerOptions.ratelimits?.PASSWORD_LIMITER;
   if (limiter?.simple) limiter.simple.limit = 1_000_000_000;
+  // `stubRollup`: the ROLLUP binding goes to a stand-in object (ROLLUP_STUB) that
+  // reads each call's body and answers 200 `{}` at once: the Worker still builds,
+  // buffers and flushes every click, but no D1 write and no rollup work follow
+  // (nothing is recorded). What recording costs the Worker itself (section 1c).
+  const extraWorkers = [];
+  if (stubRollup) {
+    workerOptions.durableObjects = { ...workerOptions.durableObjects, ROLLUP: { className: 'CampaignRollup', scriptName: 'rollup-stub' } };
+    extraWorkers.push({ name: 'rollup-stub', modules: true, script: ROLLUP_STUB, durableObjects: { SELF: 'CampaignRollup' } });
+  }
   const persist = mkdtempSync(join(stateRoot, 'edge-funnel-bench-state-'));
   const port = await freePort();
   // Direct socket (BENCHMARKING.md): workerd listens for this Worker itself, no
@@ -151,6 +169,7 @@ export async function startDirect(bundle, { vars = {}, migrations = false, ready
         bindings: { ...workerOptions.bindings, ...vars },
         ...(directSocket ? { unsafeDirectSockets: [{ host: '127.0.0.1', port: directPort }] } : {}),
       },
+      ...extraWorkers,
     ],
   }));
   const server = track({

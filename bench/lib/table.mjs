@@ -1,5 +1,6 @@
 // The one results table (markdown), and the details written under it in results.md.
 import { median } from './env.mjs';
+import { DRAFT_ROW, STUB_ROW } from './redirect.mjs';
 import { soakDetails, soakRows } from './soak.mjs';
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -57,6 +58,15 @@ export function renderTable(res, { smoke }) {
       const rounds = b.rounds ? `median of ${b.rounds} alternating rounds` : 'one run';
       const vsBench = benchRow && b !== benchRow && b.rounds ? ` · CPU ${x(b.cpuMs / benchRow.cpuMs)} the benchmark's` : '';
       add(`1c rows, direct socket (${rounds})`, b.what, `${int(b.rps)} req/s · p50 ${ms(b.p50)} · CPU ${ms(b.cpuMs)}/req`, `${int(ref.rps)} req/s · CPU ${ms(ref.cpuMs)}/req`, `${x(b.rps / ref.rps)} req/s · ${x(b.cpuMs / ref.cpuMs)} CPU${vsBench}`, 'info', b.errors ? `${b.errors} errors` : 'info');
+    }
+    // Issue 18: the Worker's own recording cost per click, beside the ratio: the
+    // tracked link recording into the stand-in rollup object minus the DRAFT link
+    // (same decision, no click id, nothing recorded).
+    const stubRow = bd?.rows?.find((b) => b.what === STUB_ROW);
+    const draftRow = bd?.rows?.find((b) => b.what === DRAFT_ROW);
+    if (stubRow && draftRow) {
+      const us = (stubRow.cpuMs - draftRow.cpuMs) * 1000;
+      add('1c rows, direct socket (derived)', 'the Worker\'s own recording cost per click: CPU of the tracked link into the stand-in rollup object − CPU of the DRAFT link (click id, visitor key, click JSON, buffer, its share of the flush call)', `${us.toFixed(1)} µs`, '', '', '≤ 10 µs (aim)', status(us <= 10, smoke));
     }
     for (const prof of bd?.profiles ?? []) {
       if (prof.error) {
