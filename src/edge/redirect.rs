@@ -33,19 +33,18 @@ use std::rc::Rc;
 use worker::web_sys;
 use worker::{Context, Env, Headers, Response};
 
+/// A short link that does not exist (or was removed): the HTML 404 page.
 fn not_found_page() -> Response {
-    let h = Headers::new();
-    let _ = h.set("content-type", "text/html; charset=utf-8");
-    let _ = h.set("cache-control", "no-store");
-    respond(
+    html_page(
         404,
-        h,
-        b"<!doctype html><meta charset=utf-8><title>Link not found</title>\
-          <h1>Link not found</h1><p>This short link does not exist or was removed.</p>"
-            .to_vec(),
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Link not found</title>\
+         <h1>Link not found</h1><p>This short link does not exist or was removed.</p>"
+            .to_string(),
     )
 }
 
+/// The HTML pages a short link may answer instead of its redirect (404,
+/// 410, the password form): never cached, never framed, no referrer sent on.
 fn html_page(status: u16, body: String) -> Response {
     let h = Headers::new();
     let _ = h.set("content-type", "text/html; charset=utf-8");
