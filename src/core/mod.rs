@@ -16,6 +16,7 @@ pub mod csv;
 pub mod dest;
 pub mod error;
 pub mod experiment;
+pub mod flight;
 pub mod funnel;
 pub mod health;
 pub mod host;

@@ -5,13 +5,17 @@
 //! cache at once (`invalidate`). Unknown slugs are cached too (negative
 //! entries), so a flood of bad links cannot turn into a flood of D1 reads.
 //! Branded hosts (host → claiming handle) are cached the same way, unclaimed
-//! hosts too.
+//! hosts too. Concurrent misses for one entry share one D1 read
+//! (`core::flight`): a burst of clicks on a link a fresh isolate has not seen
+//! is one read of the link and one of the rules. A read that started before
+//! a write through this isolate (`invalidate`) stores nothing.
 
 use crate::core::access::PasswordHash;
 use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
 use crate::core::experiment::Active;
+use crate::core::flight::{Flights, Park};
 use crate::core::ids::{random_hex, Handle};
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
@@ -19,7 +23,7 @@ use crate::core::time::DAY_MS;
 use crate::core::unique::Keyer;
 use crate::edge::db::{int, text, Db};
 use serde::Deserialize;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -67,6 +71,7 @@ struct LinkJoinRow {
 
 /// A link as the redirect needs it (None: no such link), from the cache or
 /// else D1 (then cached, a missing link too).
+/// Concurrent misses for the link share one read (`core::flight`).
 pub async fn link(
     db: &Db,
     ttl: i64,
@@ -77,6 +82,18 @@ pub async fn link(
     if let Some(hit) = get_link(h, slug, now, ttl) {
         return Ok(hit);
     }
+    flights()
+        .get(
+            &format!("l {h}/{slug}"),
+            || get_link(h, slug, now, ttl),
+            || read_link(db, h, slug, now),
+        )
+        .await
+}
+
+/// The link's row from D1, cached (a missing link too).
+async fn read_link(db: &Db, h: &str, slug: &str, now: i64) -> ApiResult<Option<Rc<LinkEntry>>> {
+    let generation = count_read(0);
     let row = db
         .first::<LinkJoinRow>(
             "SELECT l.destination_url, l.campaign_id, l.mode, l.append_context, l.context_param_name, l.forward_query, \
@@ -111,7 +128,9 @@ pub async fn link(
             password: r.password_hash.map(|h| PasswordHash::from_stored(&h)),
         })
     });
-    put_link(h, slug, now, entry.clone());
+    if current(generation) {
+        put_link(h, slug, now, entry.clone());
+    }
     Ok(entry)
 }
 
@@ -135,10 +154,23 @@ struct RuleSet {
 }
 
 /// The handle's rules in evaluation order, from the cache or else D1.
+/// Concurrent misses for the handle's rules share one read (`core::flight`).
 pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule>>> {
     if let Some(r) = get_rules(h, now, ttl) {
         return Ok(r);
     }
+    flights()
+        .get(
+            &format!("r {h}"),
+            || get_rules(h, now, ttl),
+            || read_rules(db, h, now),
+        )
+        .await
+}
+
+/// The handle's rules from D1, cached (compiled again only when they changed).
+async fn read_rules(db: &Db, h: &str, now: i64) -> ApiResult<Rc<Vec<Rule>>> {
+    let generation = count_read(1);
     let rows = db
         .all::<RuleRow>(
             "SELECT rule_id, enabled, priority, when_json, variant_id, variant_url FROM rules \
@@ -172,18 +204,95 @@ pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rul
             Rc::new(rules)
         }
     };
-    put_rules(
-        h,
-        now,
-        RuleSet {
-            rows,
-            rules: rules.clone(),
-        },
-    );
+    if current(generation) {
+        put_rules(
+            h,
+            now,
+            RuleSet {
+                rows,
+                rules: rules.clone(),
+            },
+        );
+    }
     Ok(rules)
 }
 
 const MAX_ENTRIES: usize = 10_000;
+
+thread_local! {
+    /// The cache's D1 reads in flight (links, rules and hosts; keys prefixed).
+    static FLIGHTS: Rc<Flights<JsPark>> = Rc::new(Flights::default());
+    /// D1 reads this isolate made to fill the cache: links, rules, hosts.
+    static READS: Cell<[u64; 3]> = const { Cell::new([0; 3]) };
+    /// Bumped by every `invalidate`.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+fn flights() -> Rc<Flights<JsPark>> {
+    FLIGHTS.with(Rc::clone)
+}
+
+/// A cache miss waiting for another request's read parks on a JS promise of
+/// its own, which the leader's landing resolves: workerd then resumes the
+/// waiter in its own request's context (a Rust waker woken by the leader
+/// would run the waiter inside the leader's I/O context, and its response
+/// body would belong to the wrong request).
+struct JsPark;
+
+/// The parked request's promise, settled.
+struct Resolved(wasm_bindgen_futures::JsFuture);
+
+impl std::future::Future for Resolved {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+impl Park for JsPark {
+    type Ticket = Option<js_sys::Function>;
+    type Wait = Resolved;
+    fn park() -> (Self::Ticket, Self::Wait) {
+        let mut resolve = None;
+        let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+        (
+            resolve,
+            Resolved(wasm_bindgen_futures::JsFuture::from(promise)),
+        )
+    }
+    fn unpark(resolve: Self::Ticket) {
+        if let Some(f) = resolve {
+            let _ = f.call0(&wasm_bindgen::JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// Counts a read about to be made; returns the cache's generation, which
+/// the read must still see to store what it read (`current`).
+fn count_read(kind: usize) -> u64 {
+    READS.with(|r| {
+        let mut n = r.get();
+        n[kind] += 1;
+        r.set(n);
+    });
+    GENERATION.with(Cell::get)
+}
+
+/// Whether no write through this isolate cleared the cache since
+/// `generation`: a read that started before a write must not store the
+/// rows it got from before it.
+fn current(generation: u64) -> bool {
+    GENERATION.with(Cell::get) == generation
+}
+
+/// D1 reads made to fill this isolate's cache so far: `[links, rules, hosts]`
+/// (`GET /v2/dev/memory`, for the tests of single flight).
+pub fn reads() -> [u64; 3] {
+    READS.with(Cell::get)
+}
 
 type Stamped<T> = (i64, T);
 /// Links by `(handle, slug)`; `None`: known to be missing.
@@ -195,6 +304,10 @@ thread_local! {
 }
 
 pub fn invalidate() {
+    // Reads in flight now read from before the write: they store nothing,
+    // and misses from now on start a read of their own.
+    GENERATION.with(|g| g.set(g.get() + 1));
+    flights().forget_all();
     LINKS.with(|m| m.borrow_mut().clear());
     RULES.with(|m| m.borrow_mut().clear());
     HOSTS.with(|m| m.borrow_mut().clear());
@@ -267,21 +380,36 @@ struct HostRow {
 
 /// The handle that claimed `host` (a well-formed, lower-case host name), from
 /// the cache or else D1 (then cached, an unclaimed host too).
+/// Concurrent misses for the host share one read (`core::flight`).
 pub async fn host(db: &Db, ttl: i64, host: &str, now: i64) -> ApiResult<Option<Handle>> {
     if let Some(hit) = get_host(host, now, ttl) {
         return Ok(hit);
     }
+    flights()
+        .get(
+            &format!("h {host}"),
+            || get_host(host, now, ttl),
+            || read_host(db, host, now),
+        )
+        .await
+}
+
+/// The host's claim from D1, cached (an unclaimed host too).
+async fn read_host(db: &Db, host: &str, now: i64) -> ApiResult<Option<Handle>> {
+    let generation = count_read(2);
     let handle = db
         .first::<HostRow>("SELECT handle FROM hosts WHERE host = ?", &[text(host)])
         .await?
         .and_then(|r| Handle::parse(&r.handle));
-    HOSTS.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= MAX_ENTRIES {
-            m.clear();
-        }
-        m.insert(host.to_string(), (now, handle.clone()));
-    });
+    if current(generation) {
+        HOSTS.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(host.to_string(), (now, handle.clone()));
+        });
+    }
     Ok(handle)
 }
 
@@ -315,6 +443,19 @@ pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<Keyer>> {
         return Ok(k);
     }
     let day = now - now.rem_euclid(DAY_MS);
+    // A fresh isolate's first clicks of the day share one read.
+    flights()
+        .get(
+            &format!("d {day}"),
+            || day_key_cached(now),
+            || read_day_key(db, day),
+        )
+        .await
+}
+
+/// The day's secret from D1 (stored first when this is the day's first
+/// read anywhere), keyed and kept for the isolate.
+async fn read_day_key(db: &Db, day: i64) -> ApiResult<Rc<Keyer>> {
     let fresh = random_hex(32)?;
     let results = db
         .batch(vec![

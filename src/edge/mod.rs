@@ -376,7 +376,11 @@ fn dev_memory(ctx: &Ctx) -> ApiResult<Response> {
         return Err(ApiError::NotFound("Route".into()));
     }
     let bytes = core::arch::wasm32::memory_size(0) * 65536;
-    http::ok(serde_json::json!({ "wasmMemoryBytes": bytes }))
+    let [links, rules, hosts] = cache::reads();
+    http::ok(serde_json::json!({
+        "wasmMemoryBytes": bytes,
+        "cacheReads": {"links": links, "rules": rules, "hosts": hosts},
+    }))
 }
 
 /// `POST /v2/dev/faults {"faults": ["rollup", "d1_clicks"]}`: local development

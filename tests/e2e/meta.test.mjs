@@ -50,10 +50,49 @@ describe('GET /v2/dev/memory (local development only)', () => {
   test("the isolate's wasm memory, in whole 64 KiB pages; other methods are 405", async () => {
     const r = await app.api('GET', '/v2/dev/memory', { token: null });
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(Object.keys(r.body), ['wasmMemoryBytes']);
+    assert.deepEqual(Object.keys(r.body), ['cacheReads', 'wasmMemoryBytes']);
     assert.ok(r.body.wasmMemoryBytes >= 65536 && r.body.wasmMemoryBytes % 65536 === 0, r.text);
+    assert.deepEqual(Object.keys(r.body.cacheReads), ['hosts', 'links', 'rules']);
     const post = await app.api('POST', '/v2/dev/memory', { token: null });
     assert.deepEqual([post.status, post.headers.get('allow')], [405, 'GET']);
+  });
+});
+
+describe('the isolate cache: concurrent misses share one D1 read', () => {
+  const reads = async () => (await app.api('GET', '/v2/dev/memory', { token: null })).body.cacheReads;
+  const burst = (path, n) =>
+    Promise.all(Array.from({ length: n }, () => app.api('GET', path, { token: null, redirect: 'manual' })));
+
+  test('40 simultaneous first clicks on a link: one read of the link, one of the rules, 40 redirects', async () => {
+    assert.equal((await app.api('PUT', '/v2/handles/demo/links/burst', { body: { destinationUrl: 'https://shop.example.com/burst' } })).status, 201);
+    // A rule in the handle, so its rules are read too (and not found in the cache).
+    assert.equal((await app.api('PUT', '/v2/handles/demo/rules/burst-mobile', { body: { enabled: true, priority: 10, when: { deviceIn: ['MOBILE'] }, variant: { id: 'm', destinationUrl: 'https://m.shop.example.com/' } } })).status, 201);
+    const before = await reads();
+    const rs = await burst('/demo/burst', 40);
+    const after = await reads();
+    assert.deepEqual(rs.map((r) => [r.status, r.headers.get('location')]), Array(40).fill([302, 'https://shop.example.com/burst']));
+    assert.deepEqual([after.links - before.links, after.rules - before.rules], [1, 1]);
+    // Cached now: another burst reads nothing.
+    await burst('/demo/burst', 10);
+    assert.deepEqual(await reads(), after);
+  });
+
+  test('a change made through the isolate is seen by the next click (no read from before it is kept)', async () => {
+    assert.equal((await app.api('PUT', '/v2/handles/demo/links/burst2', { body: { destinationUrl: 'https://shop.example.com/one' } })).status, 201);
+    const first = burst('/demo/burst2', 20);
+    const put = app.api('PUT', '/v2/handles/demo/links/burst2', { body: { destinationUrl: 'https://shop.example.com/two' } });
+    const rs = await first;
+    assert.equal((await put).status, 200);
+    for (const r of rs) assert.equal(r.status, 302);
+    const next = await app.api('GET', '/demo/burst2', { token: null, redirect: 'manual' });
+    assert.equal(next.headers.get('location'), 'https://shop.example.com/two');
+  });
+
+  test('an unknown slug in a burst: one read, every request a 404', async () => {
+    const before = await reads();
+    const rs = await burst('/demo/no-such-burst', 20);
+    assert.deepEqual(rs.map((r) => r.status), Array(20).fill(404));
+    assert.equal((await reads()).links - before.links, 1);
   });
 });
 
