@@ -49,46 +49,55 @@ impl<P: Park> Default for Flights<P> {
     }
 }
 
+/// What a cache miss does next (`Flights::turn`).
+pub enum Turn<'a, P: Park> {
+    /// Read, and fill the cache: the flight lands when this is dropped
+    /// (after the read, or when the request goes away mid-read).
+    Lead(Lands<'a, P>),
+    /// Wait for the flight in the air to land, then look in the cache again
+    /// (and, still missing, read alone: that read failed or was dropped).
+    Wait(P::Wait),
+    /// The flight in the air has landed already: look again, else read alone.
+    Landed,
+}
+
 impl<P: Park> Flights<P> {
-    /// `look` in the cache; on a miss, wait for the read in flight for `key`
-    /// and look again, or, with none in flight, `read` (which fills the
-    /// cache) while later misses wait for it.
-    pub async fn get<T, E, F>(
-        &self,
-        key: &str,
-        look: impl Fn() -> Option<T>,
-        read: impl FnOnce() -> F,
-    ) -> Result<T, E>
-    where
-        F: Future<Output = Result<T, E>>,
-    {
-        if let Some(hit) = look() {
-            return Ok(hit);
-        }
+    /// A miss for `key`: lead a new flight, or wait for the one in the air.
+    /// Not generic over what is read, so each cache's reader stays small:
+    ///
+    /// ```ignore
+    /// let _lands = match flights.turn(key) {
+    ///     Turn::Lead(lands) => Some(lands),
+    ///     turn => {
+    ///         turn.wait().await;
+    ///         if let Some(hit) = look() { return Ok(hit); }
+    ///         None
+    ///     }
+    /// };
+    /// read().await
+    /// ```
+    pub fn turn(&self, key: &str) -> Turn<'_, P> {
         let in_flight = self.0.borrow().get(key).cloned();
-        if let Some(flight) = in_flight {
-            if !flight.landed.get() {
+        match in_flight {
+            Some(flight) if flight.landed.get() => Turn::Landed,
+            Some(flight) => {
                 let (ticket, wait) = P::park();
                 flight.waiting.borrow_mut().push(ticket);
-                wait.await;
+                Turn::Wait(wait)
             }
-            if let Some(hit) = look() {
-                return Ok(hit);
+            None => {
+                let flight = Rc::new(Flight {
+                    landed: Cell::new(false),
+                    waiting: RefCell::default(),
+                });
+                self.0.borrow_mut().insert(key.to_string(), flight.clone());
+                Turn::Lead(Lands {
+                    flights: self,
+                    key: key.to_string(),
+                    flight,
+                })
             }
-            // The leader's read failed or was dropped: this one reads alone.
-            return read().await;
         }
-        let flight = Rc::new(Flight {
-            landed: Cell::new(false),
-            waiting: RefCell::default(),
-        });
-        self.0.borrow_mut().insert(key.to_string(), flight.clone());
-        let _lands = Lands {
-            flights: self,
-            key,
-            flight,
-        };
-        read().await
     }
 
     /// From now on, misses start reads of their own: the reads in flight
@@ -108,10 +117,20 @@ impl<P: Park> Flights<P> {
     }
 }
 
-/// Lands the leader's flight when its read ends or its future is dropped.
-struct Lands<'a, P: Park> {
+impl<P: Park> Turn<'_, P> {
+    /// Until the flight waited for has landed (at once for the other turns).
+    pub async fn wait(self) {
+        if let Turn::Wait(w) = self {
+            w.await;
+        }
+    }
+}
+
+/// Lands the leader's flight when dropped: its read ended, or its request
+/// went away mid-read.
+pub struct Lands<'a, P: Park> {
     flights: &'a Flights<P>,
-    key: &'a str,
+    key: String,
     flight: Rc<Flight<P>>,
 }
 
@@ -119,8 +138,10 @@ impl<P: Park> Drop for Lands<'_, P> {
     fn drop(&mut self) {
         {
             let mut m = self.flights.0.borrow_mut();
-            if m.get(self.key).is_some_and(|f| Rc::ptr_eq(f, &self.flight)) {
-                m.remove(self.key);
+            if m.get(&self.key)
+                .is_some_and(|f| Rc::ptr_eq(f, &self.flight))
+            {
+                m.remove(&self.key);
             }
         }
         self.flight.landed.set(true);
@@ -218,24 +239,34 @@ mod tests {
         /// `value` (or fails, not filling it, when `fails`).
         fn get<'a>(&'a self, key: &'a str, value: u32, fails: bool) -> Task<'a> {
             Box::pin(async move {
-                let r = self
-                    .flights
-                    .get(
-                        key,
-                        || self.cache.borrow().get(key).copied(),
-                        || async move {
-                            self.reads.set(self.reads.get() + 1);
-                            Slow(3).await;
-                            if fails {
-                                return Err("down");
-                            }
-                            self.cache.borrow_mut().insert(key.to_string(), value);
-                            Ok(value)
-                        },
-                    )
-                    .await;
+                let r = self.lookup(key, value, fails).await;
                 self.got.borrow_mut().push(r);
             })
+        }
+
+        /// A cache's reader, written as `Flights::turn` says.
+        async fn lookup(&self, key: &str, value: u32, fails: bool) -> Result<u32, &'static str> {
+            let look = || self.cache.borrow().get(key).copied();
+            if let Some(hit) = look() {
+                return Ok(hit);
+            }
+            let _lands = match self.flights.turn(key) {
+                Turn::Lead(lands) => Some(lands),
+                turn => {
+                    turn.wait().await;
+                    if let Some(hit) = look() {
+                        return Ok(hit);
+                    }
+                    None
+                }
+            };
+            self.reads.set(self.reads.get() + 1);
+            Slow(3).await;
+            if fails {
+                return Err("down");
+            }
+            self.cache.borrow_mut().insert(key.to_string(), value);
+            Ok(value)
         }
     }
 

@@ -15,7 +15,7 @@ use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
 use crate::core::experiment::Active;
-use crate::core::flight::{Flights, Park};
+use crate::core::flight::{Flights, Park, Turn};
 use crate::core::ids::{random_hex, Handle};
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
@@ -82,13 +82,18 @@ pub async fn link(
     if let Some(hit) = get_link(h, slug, now, ttl) {
         return Ok(hit);
     }
-    flights()
-        .get(
-            &format!("l {h}/{slug}"),
-            || get_link(h, slug, now, ttl),
-            || read_link(db, h, slug, now),
-        )
-        .await
+    let flights = flights();
+    let _lands = match flights.turn(&format!("l {h}/{slug}")) {
+        Turn::Lead(lands) => Some(lands),
+        turn => {
+            turn.wait().await;
+            if let Some(hit) = get_link(h, slug, now, ttl) {
+                return Ok(hit);
+            }
+            None
+        }
+    };
+    read_link(db, h, slug, now).await
 }
 
 /// The link's row from D1, cached (a missing link too).
@@ -159,13 +164,18 @@ pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rul
     if let Some(r) = get_rules(h, now, ttl) {
         return Ok(r);
     }
-    flights()
-        .get(
-            &format!("r {h}"),
-            || get_rules(h, now, ttl),
-            || read_rules(db, h, now),
-        )
-        .await
+    let flights = flights();
+    let _lands = match flights.turn(&format!("r {h}")) {
+        Turn::Lead(lands) => Some(lands),
+        turn => {
+            turn.wait().await;
+            if let Some(hit) = get_rules(h, now, ttl) {
+                return Ok(hit);
+            }
+            None
+        }
+    };
+    read_rules(db, h, now).await
 }
 
 /// The handle's rules from D1, cached (compiled again only when they changed).
@@ -385,13 +395,18 @@ pub async fn host(db: &Db, ttl: i64, host: &str, now: i64) -> ApiResult<Option<H
     if let Some(hit) = get_host(host, now, ttl) {
         return Ok(hit);
     }
-    flights()
-        .get(
-            &format!("h {host}"),
-            || get_host(host, now, ttl),
-            || read_host(db, host, now),
-        )
-        .await
+    let flights = flights();
+    let _lands = match flights.turn(&format!("h {host}")) {
+        Turn::Lead(lands) => Some(lands),
+        turn => {
+            turn.wait().await;
+            if let Some(hit) = get_host(host, now, ttl) {
+                return Ok(hit);
+            }
+            None
+        }
+    };
+    read_host(db, host, now).await
 }
 
 /// The host's claim from D1, cached (an unclaimed host too).
@@ -444,13 +459,18 @@ pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<Keyer>> {
     }
     let day = now - now.rem_euclid(DAY_MS);
     // A fresh isolate's first clicks of the day share one read.
-    flights()
-        .get(
-            &format!("d {day}"),
-            || day_key_cached(now),
-            || read_day_key(db, day),
-        )
-        .await
+    let flights = flights();
+    let _lands = match flights.turn(&format!("d {day}")) {
+        Turn::Lead(lands) => Some(lands),
+        turn => {
+            turn.wait().await;
+            if let Some(hit) = day_key_cached(now) {
+                return Ok(hit);
+            }
+            None
+        }
+    };
+    read_day_key(db, day).await
 }
 
 /// The day's secret from D1 (stored first when this is the day's first
