@@ -2,7 +2,10 @@
 // Worker's isolate while wrk loads one redirect, split by what is on each
 // sample's stack (bench/README.md, "Where the … redirect's time goes").
 //
-//   node bench/calltree.mjs [--link untracked|tracked|trivial] [--seconds 5] [--top 30]
+//   node bench/calltree.mjs [--link untracked|tracked|trivial] [--stub] [--seconds 5] [--top 30]
+//
+// `--stub`: the ROLLUP binding goes to a stand-in object that answers at once (what
+// recording costs the Worker itself, without the local D1 and rollup work).
 //
 // `untracked`: a link without a campaign in a handle with the benchmark's 3 rules
 // absent (the rules live with the tracked link's campaign); `tracked`: the benchmark
@@ -23,6 +26,9 @@ import { wrk } from './lib/wrk.mjs';
 const { values: args } = parseArgs({
   options: {
     link: { type: 'string', default: 'untracked' },
+    // The tracked link's ROLLUP binding to a stand-in object that answers at once
+    // (startDirect `stubRollup`): the Worker's own recording without the simulators'.
+    stub: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     top: { type: 'string', default: '30' },
   },
@@ -39,7 +45,7 @@ const ws = await prepareWorkspace();
 const inspectorPort = await freePort();
 const server = await startDirect(
   trivial ? ws.trivial : ws.app,
-  trivial ? { assets: false, inspectorPort } : { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false, inspectorPort },
+  trivial ? { assets: false, inspectorPort } : { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false, inspectorPort, stubRollup: args.stub },
 );
 try {
   const c = client(server.base, secret);

@@ -150,6 +150,7 @@ export const PATTERN_RULES = [
 export const PASSWORD = 'bench pass';
 export const STUB_ROW = 'tracked link without rules, recording into a stand-in rollup object that answers at once (no D1 write, no rollup work; nothing recorded; own server)';
 export const DRAFT_ROW = 'DRAFT-campaign link (no click id, nothing recorded)';
+export const STUB_DRAFT_ROW = 'DRAFT-campaign link on the stand-in server (the next row\'s decision without recording)';
 
 /**
  * The direct-socket rows (1c): each request kind against the fixed-302 Worker,
@@ -220,7 +221,14 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   // flush call stay; the D1 ledger write and the rollup's work (production runs
   // both outside the Worker's isolate) go. Nothing is recorded on this server.
   const stub = await startDirect(ws.app, { vars: { JWT_SECRET: secret }, migrations: true, readyPath: '/healthz', assets: false, stubRollup: true });
-  const stubUrl = stub.base + (await seedCampaign(client(stub.base, secret), { campaignId: 'norules', slug: 'norules', rules: false })) + VISITOR_QUERY;
+  const stubClient = client(stub.base, secret);
+  const stubUrl = stub.base + (await seedCampaign(stubClient, { campaignId: 'norules', slug: 'norules', rules: false })) + VISITOR_QUERY;
+  // The same link's decision without recording, on the same server (the
+  // subtraction then stays within one workerd process).
+  await stubClient.must('draft campaign', stubClient.api('POST', `${H}/campaigns`, { campaignId: 'draft', goalType: 'PRODUCT_SALE', status: 'DRAFT' }));
+  await stubClient.must('draft link', stubClient.api('PUT', `${H}/links/draft`, {
+    destinationUrl: 'https://shop.example.com/spring', campaignId: 'draft', trackingPolicy: { appendContextParam: true },
+  }));
   const stubFirst = await oneClick(stubUrl);
   if (stubFirst.status !== 302 || !/[?&]ctx=clk_/.test(stubFirst.location ?? '')) {
     await Promise.all([stub.stop(), pat.stop()]);
@@ -243,6 +251,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
     { what: 'experiment link (tracked, RUNNING, 2 variants: draw + Set-Cookie)', url: `${base}/${HANDLE}/exp${VISITOR_QUERY}`, settle: settle(c, 'exp') },
     { what: 'password link after its form (GET with the unlock cookie the right password set: its HMAC checked, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), headers: { cookie: unlock } },
     { what: 'password link, the form\'s POST with the right password (PBKDF2-SHA256 100,000 iterations, then the tracked 302)', url: `${base}/${HANDLE}/pw${VISITOR_QUERY}`, settle: settle(c, 'pwlink'), script: 'password.lua', env: { BENCH_PASSWORD: encodeURIComponent(PASSWORD) } },
+    { what: STUB_DRAFT_ROW, url: `${stub.base}/${HANDLE}/draft${VISITOR_QUERY}`, server: stub },
     { what: STUB_ROW, url: stubUrl, server: stub, pause: 1000 },
     { what: 'pattern rules (userAgentMatches + referrerMatches, none fires) + the benchmark\'s 3 rules, tracked (own server)', url: patUrl, server: pat, settle: settle(patClient, CAMPAIGN) },
   ];

@@ -1,6 +1,6 @@
 // The one results table (markdown), and the details written under it in results.md.
 import { median } from './env.mjs';
-import { DRAFT_ROW, STUB_ROW } from './redirect.mjs';
+import { STUB_DRAFT_ROW, STUB_ROW } from './redirect.mjs';
 import { soakDetails, soakRows } from './soak.mjs';
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -61,12 +61,12 @@ export function renderTable(res, { smoke }) {
     }
     // Issue 18: the Worker's own recording cost per click, beside the ratio: the
     // tracked link recording into the stand-in rollup object minus the DRAFT link
-    // (same decision, no click id, nothing recorded).
+    // on the same server (same decision, no click id, nothing recorded).
     const stubRow = bd?.rows?.find((b) => b.what === STUB_ROW);
-    const draftRow = bd?.rows?.find((b) => b.what === DRAFT_ROW);
+    const draftRow = bd?.rows?.find((b) => b.what === STUB_DRAFT_ROW);
     if (stubRow && draftRow) {
       const us = (stubRow.cpuMs - draftRow.cpuMs) * 1000;
-      add('1c rows, direct socket (derived)', 'the Worker\'s own recording cost per click: CPU of the tracked link into the stand-in rollup object − CPU of the DRAFT link (click id, visitor key, click JSON, buffer, its share of the flush call)', `${us.toFixed(1)} µs`, '', '', '≤ 10 µs (aim)', status(us <= 10, smoke));
+      add('1c rows, direct socket (derived)', 'the Worker\'s own recording cost per click: CPU of the tracked link into the stand-in rollup object − CPU of the DRAFT link on the same server (click id, visitor key, click JSON, buffer, its share of the flush call)', `${us.toFixed(1)} µs`, '', '', '≤ 10 µs (aim)', status(us <= 10, smoke));
     }
     for (const prof of bd?.profiles ?? []) {
       if (prof.error) {

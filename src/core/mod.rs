@@ -14,6 +14,7 @@ pub mod conversion;
 pub mod cookie;
 pub mod csv;
 pub mod dest;
+pub mod emit;
 pub mod error;
 pub mod experiment;
 pub mod flight;

@@ -83,16 +83,7 @@ pub fn buffer(env: &Env, wctx: &Context, shards: u32, click: Click) {
         &click.campaign,
         shard_of(click.shard_key(), shards),
     );
-    let json = match serde_json::to_string(&click) {
-        Ok(j) => j,
-        Err(e) => {
-            log::event(
-                "click_lost",
-                &format!("{} {}: {e}", click.handle, click.click_id),
-            );
-            return;
-        }
-    };
+    let json = click.to_json();
     let flush = match click_buffer_push(&json, &object, instance(), MAX_BATCH) {
         0 => Flush::Covered,
         1 => Flush::Now(take(None)),

@@ -16,8 +16,15 @@ use worker::{Env, Method, Request, RequestInit, Response};
 pub const WRITE_ID: &str = "x-write-id";
 
 /// The rollup object of a campaign shard.
+/// `{handle}/{campaign}/{shard}` (built by hand: once per tracked click).
 pub fn object_name(h: &str, campaign: &str, shard: u32) -> String {
-    format!("{h}/{campaign}/{shard}")
+    let mut name = String::with_capacity(h.len() + campaign.len() + 12);
+    name.push_str(h);
+    name.push('/');
+    name.push_str(campaign);
+    name.push('/');
+    crate::core::emit::int(&mut name, i64::from(shard));
+    name
 }
 
 async fn call(
