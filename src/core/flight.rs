@@ -6,19 +6,27 @@
 //! The cache itself is the channel: the first miss (the flight's leader)
 //! reads and fills the cache; the others wait for its flight to land and then
 //! look again. A flight lands when its read ends, whether it filled the cache
-//! or not, and also when the leader's request goes away mid-read (its future
-//! is dropped): a waiter whose second look still misses reads for itself, so
-//! nobody waits on a read that will not come.
+//! or not, and when the leader's future is dropped mid-read: a waiter whose
+//! second look still misses reads for itself. A leader can also just stop
+//! (on Workers a cancelled request's pending continuations are never run, so
+//! its future is neither polled nor dropped): a flight older than
+//! [`MAX_FLIGHT_MS`] is therefore taken over by the next miss, and a waiter
+//! waits at most that long (its `Park` has the deadline), so nobody waits on
+//! a read that will not come.
 //!
 //! How a waiter waits is the caller's ([`Park`]): on Workers each waiter must
 //! resume in its own request's context.
 //!
 //! Single-threaded (one isolate): `Rc`, `Cell`, `RefCell`, no locks.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
+
+/// How long a flight may take before the next miss leads a new one (and how
+/// long a waiter waits for it): D1 reads take milliseconds.
+pub const MAX_FLIGHT_MS: i64 = 2_000;
 
 /// How a waiter waits for a flight to land. On Workers a waiter must resume
 /// in its own request's context: the edge parks on a JS promise it creates
@@ -28,15 +36,16 @@ use std::rc::Rc;
 pub trait Park {
     /// What the leader's landing uses to wake the waiter.
     type Ticket;
-    /// Ready once the ticket is used (or dropped unused).
+    /// Ready once the ticket is used, or [`MAX_FLIGHT_MS`] after parking,
+    /// whichever comes first.
     type Wait: Future<Output = ()>;
     fn park() -> (Self::Ticket, Self::Wait);
     fn unpark(ticket: Self::Ticket);
 }
 
-/// One read in flight: landed yet, and who waits for it.
+/// One read in flight: when it started, and who waits for it.
 struct Flight<P: Park> {
-    landed: Cell<bool>,
+    started_ms: i64,
     waiting: RefCell<Vec<P::Ticket>>,
 }
 
@@ -55,10 +64,9 @@ pub enum Turn<'a, P: Park> {
     /// (after the read, or when the request goes away mid-read).
     Lead(Lands<'a, P>),
     /// Wait for the flight in the air to land, then look in the cache again
-    /// (and, still missing, read alone: that read failed or was dropped).
+    /// (and, still missing, read alone: that read failed, was dropped, or
+    /// took longer than [`MAX_FLIGHT_MS`]).
     Wait(P::Wait),
-    /// The flight in the air has landed already: look again, else read alone.
-    Landed,
 }
 
 impl<P: Park> Flights<P> {
@@ -66,7 +74,7 @@ impl<P: Park> Flights<P> {
     /// Not generic over what is read, so each cache's reader stays small:
     ///
     /// ```ignore
-    /// let _lands = match flights.turn(key) {
+    /// let _lands = match flights.turn(key, now) {
     ///     Turn::Lead(lands) => Some(lands),
     ///     turn => {
     ///         turn.wait().await;
@@ -76,18 +84,19 @@ impl<P: Park> Flights<P> {
     /// };
     /// read().await
     /// ```
-    pub fn turn(&self, key: &str) -> Turn<'_, P> {
+    /// A flight in the air for [`MAX_FLIGHT_MS`] or more is taken over: its
+    /// leader may never come back.
+    pub fn turn(&self, key: &str, now_ms: i64) -> Turn<'_, P> {
         let in_flight = self.0.borrow().get(key).cloned();
         match in_flight {
-            Some(flight) if flight.landed.get() => Turn::Landed,
-            Some(flight) => {
+            Some(flight) if now_ms - flight.started_ms < MAX_FLIGHT_MS => {
                 let (ticket, wait) = P::park();
                 flight.waiting.borrow_mut().push(ticket);
                 Turn::Wait(wait)
             }
-            None => {
+            _ => {
                 let flight = Rc::new(Flight {
-                    landed: Cell::new(false),
+                    started_ms: now_ms,
                     waiting: RefCell::default(),
                 });
                 self.0.borrow_mut().insert(key.to_string(), flight.clone());
@@ -118,7 +127,8 @@ impl<P: Park> Flights<P> {
 }
 
 impl<P: Park> Turn<'_, P> {
-    /// Until the flight waited for has landed (at once for the other turns).
+    /// Until the flight waited for has landed, or its wait is over (at once
+    /// for a leader).
     pub async fn wait(self) {
         if let Turn::Wait(w) = self {
             w.await;
@@ -144,7 +154,6 @@ impl<P: Park> Drop for Lands<'_, P> {
                 m.remove(&self.key);
             }
         }
-        self.flight.landed.set(true);
         for t in self.flight.waiting.take() {
             P::unpark(t);
         }
@@ -154,6 +163,7 @@ impl<P: Park> Drop for Lands<'_, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
     use std::sync::Arc;
     use std::task::Wake;
 
@@ -223,6 +233,7 @@ mod tests {
         cache: RefCell<HashMap<String, u32>>,
         reads: Cell<u32>,
         got: RefCell<Vec<Result<u32, &'static str>>>,
+        now: Cell<i64>,
     }
 
     impl Fixture {
@@ -232,6 +243,7 @@ mod tests {
                 cache: RefCell::default(),
                 reads: Cell::new(0),
                 got: RefCell::default(),
+                now: Cell::new(0),
             }
         }
 
@@ -250,7 +262,7 @@ mod tests {
             if let Some(hit) = look() {
                 return Ok(hit);
             }
-            let _lands = match self.flights.turn(key) {
+            let _lands = match self.flights.turn(key, self.now.get()) {
                 Turn::Lead(lands) => Some(lands),
                 turn => {
                     turn.wait().await;
@@ -339,6 +351,32 @@ mod tests {
         assert_eq!(run_all(vec![old_waiter, fresh], 100), 0);
         assert!(f.flights.is_empty());
         assert_eq!(f.got.borrow().len(), 3);
+    }
+
+    #[test]
+    fn a_leader_that_never_comes_back_is_taken_over_after_the_bound() {
+        let f = Fixture::new();
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut stuck = f.get("k", 1, false);
+        assert!(stuck.as_mut().poll(&mut cx).is_pending());
+        // Its request was cancelled: never polled again, never dropped.
+        std::mem::forget(stuck);
+        f.now.set(MAX_FLIGHT_MS - 1);
+        let mut waiter = f.get("k", 1, false);
+        for _ in 0..10 {
+            assert!(
+                waiter.as_mut().poll(&mut cx).is_pending(),
+                "waits for the flight"
+            );
+        }
+        f.now.set(MAX_FLIGHT_MS);
+        assert_eq!(run_all(vec![f.get("k", 2, false)], 100), 0);
+        assert_eq!((f.reads.get(), f.got.borrow().clone()), (2, vec![Ok(2)]));
+        assert!(f.flights.is_empty());
+        // A miss after that finds the new flight's rows.
+        assert_eq!(run_all(vec![f.get("k", 3, false)], 100), 0);
+        assert_eq!(f.got.borrow().last(), Some(&Ok(2)));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::core::campaign::Status;
 use crate::core::classify::{classify_ua, UaClass};
 use crate::core::error::ApiResult;
 use crate::core::experiment::Active;
-use crate::core::flight::{Flights, Park, Turn};
+use crate::core::flight::{Flights, Park, Turn, MAX_FLIGHT_MS};
 use crate::core::ids::{random_hex, Handle};
 use crate::core::link::{TrackingMode, TrackingPolicy};
 use crate::core::rules::{sort_rules, Rule};
@@ -83,7 +83,7 @@ pub async fn link(
         return Ok(hit);
     }
     let flights = flights();
-    let _lands = match flights.turn(&format!("l {h}/{slug}")) {
+    let _lands = match flights.turn(&format!("l {h}/{slug}"), now) {
         Turn::Lead(lands) => Some(lands),
         turn => {
             turn.wait().await;
@@ -165,7 +165,7 @@ pub async fn rules(db: &Db, ttl: i64, h: &str, now: i64) -> ApiResult<Rc<Vec<Rul
         return Ok(r);
     }
     let flights = flights();
-    let _lands = match flights.turn(&format!("r {h}")) {
+    let _lands = match flights.turn(&format!("r {h}"), now) {
         Turn::Lead(lands) => Some(lands),
         turn => {
             turn.wait().await;
@@ -249,6 +249,12 @@ fn flights() -> Rc<Flights<JsPark>> {
 /// body would belong to the wrong request).
 struct JsPark;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: i32) -> wasm_bindgen::JsValue;
+}
+
 /// The parked request's promise, settled.
 struct Resolved(wasm_bindgen_futures::JsFuture);
 
@@ -267,7 +273,12 @@ impl Park for JsPark {
     type Wait = Resolved;
     fn park() -> (Self::Ticket, Self::Wait) {
         let mut resolve = None;
-        let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+        let promise = js_sys::Promise::new(&mut |res, _| {
+            // The waiter's own deadline, in its own request: a leader whose
+            // request was cancelled never lands (`core::flight`).
+            let _ = set_timeout(&res, MAX_FLIGHT_MS as i32);
+            resolve = Some(res);
+        });
         (
             resolve,
             Resolved(wasm_bindgen_futures::JsFuture::from(promise)),
@@ -396,7 +407,7 @@ pub async fn host(db: &Db, ttl: i64, host: &str, now: i64) -> ApiResult<Option<H
         return Ok(hit);
     }
     let flights = flights();
-    let _lands = match flights.turn(&format!("h {host}")) {
+    let _lands = match flights.turn(&format!("h {host}"), now) {
         Turn::Lead(lands) => Some(lands),
         turn => {
             turn.wait().await;
@@ -460,7 +471,7 @@ pub async fn day_key(db: &Db, now: i64) -> ApiResult<Rc<Keyer>> {
     let day = now - now.rem_euclid(DAY_MS);
     // A fresh isolate's first clicks of the day share one read.
     let flights = flights();
-    let _lands = match flights.turn(&format!("d {day}")) {
+    let _lands = match flights.turn(&format!("d {day}"), now) {
         Turn::Lead(lands) => Some(lands),
         turn => {
             turn.wait().await;
