@@ -148,6 +148,15 @@ export const PATTERN_RULES = [
   },
 ];
 export const PASSWORD = 'bench pass';
+
+/** A DRAFT campaign's link `/{HANDLE}/draft` (the decision, no click id, nothing recorded). */
+async function seedDraft(c) {
+  const H = `/v2/handles/${HANDLE}`;
+  await c.must('draft campaign', c.api('POST', `${H}/campaigns`, { campaignId: 'draft', goalType: 'PRODUCT_SALE', status: 'DRAFT' }));
+  await c.must('draft link', c.api('PUT', `${H}/links/draft`, {
+    destinationUrl: 'https://shop.example.com/spring', campaignId: 'draft', trackingPolicy: { appendContextParam: true },
+  }));
+}
 export const STUB_ROW = 'tracked link without rules, recording into a stand-in rollup object that answers at once (no D1 write, no rollup work; nothing recorded; own server)';
 export const DRAFT_ROW = 'DRAFT-campaign link (no click id, nothing recorded)';
 export const STUB_DRAFT_ROW = 'DRAFT-campaign link on the stand-in server (the next row\'s decision without recording)';
@@ -162,10 +171,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   const c = ours.client;
   const H = `/v2/handles/${HANDLE}`;
   await c.must('untracked link', c.api('PUT', `${H}/links/plain`, { destinationUrl: 'https://shop.example.com/plain' }));
-  await c.must('draft campaign', c.api('POST', `${H}/campaigns`, { campaignId: 'draft', goalType: 'PRODUCT_SALE', status: 'DRAFT' }));
-  await c.must('draft link', c.api('PUT', `${H}/links/draft`, {
-    destinationUrl: 'https://shop.example.com/spring', campaignId: 'draft', trackingPolicy: { appendContextParam: true },
-  }));
+  await seedDraft(c);
   // A tracked campaign the rules never name (they are still evaluated).
   await seedCampaign(c, { campaignId: 'norules', slug: 'norules', rules: false });
   // The same kind of tracked link, in a RUNNING 50/50 experiment: every
@@ -225,10 +231,7 @@ async function whereTheTimeGoes(ws, secret, ours, trivial, cfg) {
   const stubUrl = stub.base + (await seedCampaign(stubClient, { campaignId: 'norules', slug: 'norules', rules: false })) + VISITOR_QUERY;
   // The same link's decision without recording, on the same server (the
   // subtraction then stays within one workerd process).
-  await stubClient.must('draft campaign', stubClient.api('POST', `${H}/campaigns`, { campaignId: 'draft', goalType: 'PRODUCT_SALE', status: 'DRAFT' }));
-  await stubClient.must('draft link', stubClient.api('PUT', `${H}/links/draft`, {
-    destinationUrl: 'https://shop.example.com/spring', campaignId: 'draft', trackingPolicy: { appendContextParam: true },
-  }));
+  await seedDraft(stubClient);
   const stubFirst = await oneClick(stubUrl);
   if (stubFirst.status !== 302 || !/[?&]ctx=clk_/.test(stubFirst.location ?? '')) {
     await Promise.all([stub.stop(), pat.stop()]);
